@@ -1,0 +1,130 @@
+"""The one error tree of sp-tasks and the exit codes CI depends on.
+
+Every error the product raises derives from :class:`SpTasksError`; each class knows its exit
+code, so the single place that turns errors into process exits (``tasks.reports_errors``) needs
+no catch-ladder. Messages say what went wrong, where, and how to fix it, and must never contain a
+secret value: error texts are built from names and codes, not from request or response payloads.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes (DESIGN §4). Values are a public contract: never renumber."""
+
+    SUCCESS = 0
+    ERROR = 1
+    CHANGES_PRESENT = 2  # only with --detailed-exitcode
+    REGRESSION = 3  # regression or threshold breach
+    INVALID = 4  # invalid definitions
+
+
+class SpTasksError(Exception):
+    """Root of every sp-tasks error. ``str(err)`` is the user-facing message."""
+
+    exit_status = ExitStatus.ERROR
+
+
+class ConfigError(SpTasksError):
+    """Missing or invalid environment, settings file or credential variable."""
+
+
+class DataFileError(SpTasksError):
+    """A data file we read (history, profile, snapshot, plan) is malformed; names file and row."""
+
+
+class ValidationFailed(SpTasksError):
+    """Desired state has errors; ``diagnostics`` holds every one of them (collected, not first)."""
+
+    exit_status = ExitStatus.INVALID
+
+    def __init__(self, diagnostics: list[Any]):
+        self.diagnostics = list(diagnostics)
+        errors = [d for d in self.diagnostics if getattr(d, "severity", "error") == "error"]
+        super().__init__(f"{len(errors)} invalid definition(s); nothing was sent to Atlas")
+
+
+class AtlasError(SpTasksError):
+    """Anything that went wrong talking to Atlas (or the emulator)."""
+
+
+class AtlasUnavailable(AtlasError):
+    """Connect/read timeout or connection refused, after the retries allowed for the call."""
+
+
+class AtlasApiError(AtlasError):
+    """Atlas answered with an error envelope ``{error, errorCode, detail, reason, parameters}``."""
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str | None,
+        detail: str,
+        *,
+        method: str = "",
+        path: str = "",
+        reason: str = "",
+        parameters: list[Any] | None = None,
+    ):
+        self.status = status
+        self.error_code = error_code
+        self.detail = detail
+        self.method = method
+        self.path = path
+        self.reason = reason
+        self.parameters = list(parameters or [])
+        where = f" on {method} {path}" if method else ""
+        code = f" {error_code}" if error_code else ""
+        super().__init__(f"Atlas API {status}{code}{where}: {detail}")
+
+
+class AtlasAuthError(AtlasApiError):
+    """401/403: credentials missing, wrong, or lacking a role on the project."""
+
+
+class AtlasNotFound(AtlasApiError):
+    """404: workspace, connection or processor does not exist."""
+
+
+class AtlasConflict(AtlasApiError):
+    """409: a resource with that name already exists (or is in use)."""
+
+
+class AtlasRateLimited(AtlasApiError):
+    """429 still returned after the retries allowed for the call."""
+
+
+class PlanError(SpTasksError):
+    """A saved plan cannot be applied."""
+
+
+class PlanMismatch(PlanError):
+    """The plan was made for another environment or workspace."""
+
+
+class StalePlanError(PlanError):
+    """Live state changed since the plan was made; plan again."""
+
+
+class DeployError(SpTasksError):
+    """A deploy step failed; ``result`` carries partial progress and what rollback did."""
+
+    def __init__(self, message: str, result: Any = None):
+        self.result = result
+        super().__init__(message)
+
+
+class HealthGateFailed(DeployError):
+    """A processor did not pass the post-deploy health gate."""
+
+
+class WaitTimeout(SpTasksError):
+    """A processor or connection never reached the wanted state within the timeout."""
+
+
+class ThresholdBreach(SpTasksError):
+    """A profile broke a limit from thresholds.json."""
+
+    exit_status = ExitStatus.REGRESSION
