@@ -1,0 +1,115 @@
+"""Shared value types: desired state (from Git), live state (from Atlas) and their vocabulary.
+
+Frozen dataclasses only; no I/O. ``desired`` builds :class:`DesiredState`, ``atlas.client``
+builds :class:`LiveState`, ``planning`` compares them. Dict/list payloads keep the key order
+they were read with, because key order is meaningful in MongoDB pipelines.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+TIERS: tuple[str, ...] = ("SP2", "SP5", "SP10", "SP30", "SP50")  # ascending size
+
+# Connections every workspace may reference without a file in connections/.
+BUILTIN_CONNECTIONS: dict[str, str] = {"sample_stream_solar": "Sample", "__testLog": "TestLog"}
+
+
+class ProcessorState(str, Enum):
+    """States the API reports (reference §5.3). Values are the API's strings."""
+
+    INIT = "INIT"
+    CREATING = "CREATING"
+    CREATED = "CREATED"
+    STARTED = "STARTED"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class ProcessorSpec:
+    """One processors/<name>.json after ${VAR} rendering."""
+
+    name: str
+    pipeline: list[Any]
+    options: dict[str, Any] | None = None
+    tier: str | None = None  # None = the environment's DEFAULT_TIER
+    desired_state: ProcessorState = ProcessorState.STARTED  # file key "state": STARTED | STOPPED
+    file: str = ""  # path relative to the project root, for messages
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """One connections/<name>.json after ${VAR} rendering. ``body`` may hold secret values:
+    never print, log or snapshot it; use ``redacted()`` for anything a person or file sees."""
+
+    name: str
+    type: str
+    body: dict[str, Any]
+    file: str = ""
+    secret_paths: tuple[str, ...] = ()  # JSON pointers of write-only fields in body
+
+    def __repr__(self) -> str:  # dataclass repr would print secrets in tracebacks
+        return f"ConnectionSpec(name={self.name!r}, type={self.type!r}, file={self.file!r})"
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    processors: tuple[ProcessorSpec, ...] = ()
+    connections: tuple[ConnectionSpec, ...] = ()
+
+    def processor(self, name: str) -> ProcessorSpec | None:
+        return next((p for p in self.processors if p.name == name), None)
+
+    def connection(self, name: str) -> ConnectionSpec | None:
+        return next((c for c in self.connections if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class LiveProcessor:
+    """A processor as GET/list returns it (``StreamsProcessorWithStats``)."""
+
+    name: str
+    id: str
+    state: str
+    pipeline: list[Any]
+    options: dict[str, Any] | None = None
+    tier: str | None = None
+    stats: dict[str, Any] | None = None
+
+    @classmethod
+    def from_api(cls, doc: dict[str, Any]) -> "LiveProcessor":
+        return cls(
+            name=doc["name"],
+            id=doc.get("_id", ""),
+            state=doc.get("state", ""),
+            pipeline=doc.get("pipeline", []),
+            options=doc.get("options") or None,
+            tier=doc.get("tier"),
+            stats=doc.get("stats"),
+        )
+
+
+@dataclass(frozen=True)
+class LiveConnection:
+    """A connection as GET/list returns it (write-only secrets already absent)."""
+
+    name: str
+    type: str
+    body: dict[str, Any]
+    state: str = "READY"
+
+    @classmethod
+    def from_api(cls, doc: dict[str, Any]) -> "LiveConnection":
+        return cls(name=doc["name"], type=doc.get("type", ""), body=doc, state=doc.get("state", "READY"))
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Everything fetch_live() read from one workspace; ``workspace`` None = it does not exist."""
+
+    workspace: dict[str, Any] | None
+    connections: tuple[LiveConnection, ...] = ()
+    processors: tuple[LiveProcessor, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. page counts, for diagnostics
