@@ -1,0 +1,32 @@
+"""Every Atlas API behaviour we rely on but could not confirm in a primary source, in one place.
+
+Each constant carries the reason it is a guess (reference/atlas-sp-api.md marks these
+[UNCONFIRMED]). The client and the emulator import from here, so correcting a guess after
+checking against real Atlas is a one-line change.
+"""
+
+# 404 errorCode for a missing processor: not observed in real logs; MCP/Terraform only check 404.
+PROCESSOR_NOT_FOUND_CODE = "STREAM_PROCESSOR_NOT_FOUND"
+
+# 409 errorCode for a duplicate workspace/connection/processor name: the spec declares 409 only.
+DUPLICATE_NAME_CODE = "DUPLICATE_STREAM_RESOURCE_NAME"
+
+# Modifying a STARTED processor: docs say "stop first"; the server's exact answer is unknown.
+# We answer 400 STREAM_PROCESSOR_GENERIC_ERROR with this message (and the client never tries).
+MODIFY_WHILE_STARTED_MESSAGE = "stream processor must be stopped before it can be modified (INVALID_STATE)"
+
+# Deleting a workspace that still has processors: errorCode seen, HTTP status unknown.
+TENANT_HAS_PROCESSORS_STATUS = 409
+
+# Default workspace tier when the create body has no streamConfig (CLI sends SP30, MCP SP10).
+DEFAULT_WORKSPACE_TIER = "SP30"
+DEFAULT_MAX_TIER_SIZE = "SP50"
+
+# Parallelism error wording (third-party note, not seen in our own traffic).
+PARALLELISM_MESSAGE = (
+    "Operator parallelism requested exceeds limit for this tier. (Requested: {requested}, "
+    "Limit: {limit}). Minimum tier for this workload: {minimum} or larger."
+)
+
+# Workspace hostname shape.
+HOSTNAME_TEMPLATE = "atlas-stream-{id}-{suffix}.{region}.a.query.mongodb.net"
