@@ -30,3 +30,19 @@ PARALLELISM_MESSAGE = (
 
 # Workspace hostname shape.
 HOSTNAME_TEMPLATE = "atlas-stream-{id}-{suffix}.{region}.a.query.mongodb.net"
+
+# Request-body problems outside ASP's own checks. Atlas's general API answers unknown attributes
+# with INVALID_ATTRIBUTE ("Invalid attribute {name} specified.") and bad JSON with a 400; the
+# exact codes for the streams resources were not observed.
+INVALID_ATTRIBUTE_CODE = "INVALID_ATTRIBUTE"
+MALFORMED_JSON_CODE = "MALFORMED_JSON"
+INVALID_VALUE_CODE = "INVALID_JSON_ATTRIBUTE"
+MAX_BODY_BYTES = 16 * 1024 * 1024  # a processor definition may be up to 16 MB (§8.1)
+
+# Starting a processor that is already STARTED: MCP maps an error message containing INVALID_STATE.
+ALREADY_STARTED_MESSAGE = "stream processor is already started (INVALID_STATE)"
+# Stopping a processor that is not running errors in mongosh; the API answer is unknown.
+NOT_RUNNING_MESSAGE = "stream processor is not running (INVALID_STATE)"
+
+# A malformed project id in the path (Atlas's general API answers 400 INVALID_GROUP_ID).
+INVALID_GROUP_ID_CODE = "INVALID_GROUP_ID"

@@ -1,0 +1,43 @@
+"""``python -m sp_tasks.emulator``: run the local Atlas Stream Processing emulator in the foreground."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import sys
+
+from sp_tasks.emulator.backend import DEFAULT_SAMPLE_RATE, Backend
+from sp_tasks.emulator.server import EmulatorServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sp_tasks.emulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=27999, help="TCP port; 0 picks a free one (default 27999)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: local only)")
+    parser.add_argument("--data-dir", default=".sp/emulator", help="where state lives (default .sp/emulator)")
+    parser.add_argument("--sample-rate", type=float, default=DEFAULT_SAMPLE_RATE,
+                        help=f"sample_stream_solar docs/s per processor (default {DEFAULT_SAMPLE_RATE:g})")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    backend = Backend(args.data_dir, sample_rate=args.sample_rate)
+    server = EmulatorServer(backend, args.host, args.port)
+    # The first line is machine-read by the background launcher: keep its shape.
+    print(f"sp-tasks emulator listening on {server.url} (data: {args.data_dir}, "
+          f"resumed {backend.resumed} started processor(s))", flush=True)
+    # shutdown() blocks until serve_forever returns, so it must run off the serving thread.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

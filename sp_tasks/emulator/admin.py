@@ -1,0 +1,61 @@
+"""The emulator's own admin endpoints under ``/_emulator/`` (not part of the Atlas API; no auth).
+
+  POST   /_emulator/faults      add fault rules (see ``faults.py`` for the rule format)
+  GET    /_emulator/faults      list active rules;      DELETE clears them
+  GET    /_emulator/requests    API requests served, by method and path template; DELETE resets
+  POST   /_emulator/config      {"sample_rate": docs/s per processor, "token_ttl": seconds}
+  POST   /_emulator/reset       forget every resource, document, fault and counter
+  GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
+  GET    /_emulator/health      liveness (used to detect a running background emulator)
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sp_tasks import __version__
+from sp_tasks.emulator import errors
+from sp_tasks.emulator.faults import parse_rules
+
+PREFIX = "/_emulator/"
+
+
+def handle(backend, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+    route = (method, path[len(PREFIX):].strip("/"))
+    if route == ("GET", "health"):
+        return 200, {"ok": True, "version": __version__, "pid": os.getpid(), "data": backend.db.path}
+    if route == ("POST", "faults"):
+        backend.faults.add(parse_rules(body))
+        return 200, {"rules": backend.faults.describe()}
+    if route == ("GET", "faults"):
+        return 200, {"rules": backend.faults.describe()}
+    if route == ("DELETE", "faults"):
+        backend.faults.clear()
+        return 204, None
+    if route == ("GET", "requests"):
+        return 200, backend.faults.request_counts()
+    if route == ("DELETE", "requests"):
+        backend.faults.reset_counts()
+        return 204, None
+    if route == ("POST", "config"):
+        return 200, _configure(backend, body or {})
+    if route == ("POST", "reset"):
+        backend.reset()
+        return 204, None
+    if route == ("GET", "documents"):
+        with backend.lock:
+            return 200, backend.documents(query.get("group", ""), query)
+    raise errors.ApiError(404, errors.NOT_FOUND, f"Unknown emulator admin endpoint {method} {path}.", [path])
+
+
+def _configure(backend, body: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(body, dict) or set(body) - {"sample_rate", "token_ttl"}:
+        raise errors.validation("config accepts only sample_rate and token_ttl")
+    if "sample_rate" in body:
+        rate = float(body["sample_rate"])
+        if rate < 0:
+            raise errors.validation("sample_rate must be >= 0")
+        backend.set_sample_rate(rate)
+    if "token_ttl" in body:
+        backend.auth.token_ttl = int(body["token_ttl"])
+    return {"sample_rate": body.get("sample_rate"), "token_ttl": backend.auth.token_ttl}

@@ -1,0 +1,133 @@
+"""Request-body shapes the emulator accepts, and the type check that answers Atlas-style 400s.
+
+A shape is a dict of field -> type: a Python type, a tuple of allowed string values (enum),
+``MapOf(str)`` for free string maps, ``[shape]`` for arrays, a nested dict for objects, or
+``ANY``. Unknown fields are refused with INVALID_ATTRIBUTE (Atlas rejects them; the Atlas CLI's
+silent ignoring is client-side). Read-only fields a client may echo back are dropped first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sp_tasks.emulator import errors
+from sp_tasks.model import TIERS
+
+ANY = object()
+READ_ONLY = ("_id", "id", "state", "links", "stats", "groupId", "hostnames", "effectiveTier")
+
+
+@dataclass(frozen=True)
+class MapOf:
+    value_type: type
+
+
+PROVIDERS = ("AWS", "GCP", "AZURE", "TENANT", "SERVERLESS")
+REGION = {"cloudProvider": PROVIDERS, "region": str}
+STREAM_CONFIG = {"tier": TIERS, "maxTierSize": TIERS}
+NETWORKING = {"access": {"type": ("PUBLIC", "VPC", "PRIVATE_LINK", "TRANSIT_GATEWAY"), "connectionId": str,
+                         "name": str, "tgwRouteId": str}}
+PUBLIC_PRIVATE = {"access": {"type": ("PUBLIC", "PRIVATE_LINK"), "connectionId": str}}
+
+WORKSPACE_CREATE = {"name": str, "dataProcessRegion": REGION, "streamConfig": STREAM_CONFIG,
+                    "failoverRegions": [REGION], "sampleConnections": {"solar": bool}}
+WORKSPACE_UPDATE = {"cloudProvider": PROVIDERS, "region": str, "streamConfig": STREAM_CONFIG,
+                    "failoverRegions": [REGION],
+                    "processorStatus": {"status": ("STARTED", "STOPPED", "FAILED_OVER"),
+                                        "mode": ("GRACEFUL", "FORCED"), "region": str}}
+
+KAFKA_AUTH = {"mechanism": ("PLAIN", "SCRAM-256", "SCRAM-512", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"),
+              "username": str, "password": str, "method": str, "tokenEndpointUrl": str, "clientId": str,
+              "clientSecret": str, "scope": str, "saslOauthbearerExtensions": str, "sslCertificate": str,
+              "sslKey": str, "sslKeyPassword": str, "aws": {"roleArn": str}}
+CONNECTION_TYPES: dict[str, dict[str, Any]] = {
+    "Sample": {},
+    "Cluster": {"clusterName": str, "clusterGroupId": str,
+                "dbRoleToExecute": {"role": str, "type": ("BUILT_IN", "CUSTOM")}},
+    "Kafka": {"bootstrapServers": str, "authentication": KAFKA_AUTH,
+              "security": {"protocol": ("SASL_PLAINTEXT", "SASL_SSL", "SSL", "PLAINTEXT"),
+                           "brokerPublicCertificate": str},
+              "config": MapOf(str), "networking": NETWORKING},
+    "Https": {"url": str, "headers": MapOf(str)},
+    "AWSLambda": {"aws": {"roleArn": str}, "publicPrivateNetworking": PUBLIC_PRIVATE},
+    "S3": {"aws": {"roleArn": str, "testBucket": str}, "networking": NETWORKING},
+    "AWSKinesisDataStreams": {"aws": {"roleArn": str}, "networking": NETWORKING},
+    "SchemaRegistry": {"provider": ("CONFLUENT",), "schemaRegistryUrls": [str],
+                       "schemaRegistryAuthentication": {"type": ("USER_INFO", "SASL_INHERIT"),
+                                                        "username": str, "password": str}},
+    "AzureBlobStorage": {"azure": {"servicePrincipalId": str, "storageAccountName": str, "region": str},
+                         "publicPrivateNetworking": PUBLIC_PRIVATE},
+    "GCPPubSub": {"gcp": {"serviceAccountId": str}, "publicPrivateNetworking": PUBLIC_PRIVATE},
+}
+CONNECTION_COMMON = {"name": str, "type": tuple(CONNECTION_TYPES), "region": str}
+# Write-only fields: accepted, never returned (reference §4.3), never persisted by the emulator.
+WRITE_ONLY: dict[str, tuple[tuple[str, str], ...]] = {
+    "Kafka": tuple(("authentication", f) for f in ("password", "clientSecret", "sslKey", "sslKeyPassword")),
+    "SchemaRegistry": (("schemaRegistryAuthentication", "password"),),
+}
+
+PROCESSOR_OPTIONS = {"dlq": {"connectionName": str, "db": str, "coll": str}, "resumeFromCheckpoint": bool}
+PROCESSOR_CREATE = {"name": str, "pipeline": [dict], "options": PROCESSOR_OPTIONS, "tier": TIERS,
+                    "failoverEnabled": bool}
+PROCESSOR_MODIFY = PROCESSOR_CREATE
+START_WITH = {"tier": TIERS, "resumeFromCheckpoint": bool, "startAtOperationTime": str,
+              "failover": {"region": str, "mode": ("GRACEFUL", "FORCED"), "dryRun": bool,
+                           "clearCheckpoint": bool}}
+
+
+def checked(body: Any, shape: dict[str, Any], *, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return ``body`` minus read-only fields, or raise the Atlas-style 400 for the first problem."""
+    if not isinstance(body, dict):
+        raise errors.validation("The request body must be a JSON object.")
+    body = {k: v for k, v in body.items() if k not in READ_ONLY}
+    _check_object(body, shape, "")
+    for field in required:
+        if body.get(field) in (None, ""):
+            raise errors.validation(f"The required attribute {field} was not specified.", field)
+    return body
+
+
+def connection_shape(conn_type: str) -> dict[str, Any]:
+    return {**CONNECTION_COMMON, **CONNECTION_TYPES[conn_type]}
+
+
+def without_write_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """Copy of a connection document with its write-only secret fields removed."""
+    out = dict(doc)
+    for parent, field in WRITE_ONLY.get(doc.get("type", ""), ()):
+        if isinstance(out.get(parent), dict) and field in out[parent]:
+            out[parent] = {k: v for k, v in out[parent].items() if k != field}
+    return out
+
+
+def _check_object(value: dict[str, Any], shape: dict[str, Any], prefix: str) -> None:
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        if key not in shape:
+            raise errors.invalid_attribute(path)
+        _check_value(item, shape[key], path)
+
+
+def _check_value(value: Any, spec: Any, path: str) -> None:
+    if spec is ANY or value is None:
+        return
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise errors.invalid_value(path, "an object")
+        _check_object(value, spec, path + ".")
+    elif isinstance(spec, list):
+        if not isinstance(value, list):
+            raise errors.invalid_value(path, "an array")
+        for index, item in enumerate(value):
+            _check_value(item, spec[0], f"{path}[{index}]")
+    elif isinstance(spec, tuple):
+        if value not in spec:
+            raise errors.invalid_value(path, "one of " + ", ".join(spec))
+    elif isinstance(spec, MapOf):
+        if not isinstance(value, dict) or not all(isinstance(v, spec.value_type) for v in value.values()):
+            raise errors.invalid_value(path, f"an object of {spec.value_type.__name__} values")
+    elif spec is bool or spec is str:
+        if not isinstance(value, spec):
+            raise errors.invalid_value(path, "a boolean" if spec is bool else "a string")
+    elif not isinstance(value, spec):
+        raise errors.invalid_value(path, spec.__name__)

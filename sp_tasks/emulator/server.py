@@ -1,0 +1,172 @@
+"""The emulator's HTTP server: auth, versioned Accept, faults, routing and the error envelope.
+
+Stdlib ``ThreadingHTTPServer`` bound to 127.0.0.1 by default. Order of checks for an API request:
+authenticate (401 + Digest challenge) -> route (404/405) -> versioned Accept (406) -> count the
+request -> injected faults (latency, canned status) -> body (413 / 400 malformed JSON) -> handler
+under the backend lock. Nothing a client sends can crash the server: unexpected exceptions
+become 500 UNEXPECTED_ERROR and are logged with their traceback.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from sp_tasks.atlas import paths, unconfirmed
+from sp_tasks.emulator import admin, errors
+from sp_tasks.emulator.backend import Backend
+from sp_tasks.emulator.handlers import HANDLERS, Request
+
+log = logging.getLogger("sp_tasks.emulator")
+_GROUP_ID = re.compile(r"^[0-9a-f]{24}$")  # any well-formed project id is an existing project
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "EmulatorServer"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:  # route access logs to logging, not stderr
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # -- dispatch -------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        self._body = None  # handler instances are reused across keep-alive requests
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        backend = self.server.backend
+        try:
+            if url.path.startswith(admin.PREFIX):
+                status, body = admin.handle(backend, self.command, url.path, query, self._read_json())
+                return self._send(status, body, "application/json")
+            if url.path == paths.OAUTH_TOKEN_PATH and self.command == "POST":
+                form = dict(parse_qsl(self._read_raw().decode("utf-8", "replace")))
+                status, body = backend.auth.issue_token(self.headers.get("Authorization"), form)
+                return self._send(status, body, "application/json")
+            self._api(backend, url.path, query)
+        except errors.ApiError as exc:
+            self._send(exc.status, exc.envelope())
+        except Exception:  # the server must survive anything a client sends
+            log.exception("unexpected error serving %s %s", self.command, url.path)
+            self._send(500, errors.ApiError(500, errors.UNEXPECTED_ERROR, "Unexpected error.").envelope())
+
+    def _api(self, backend: Backend, path: str, query: dict[str, str]) -> None:
+        ok, stale = backend.auth.check(self.command, self.path, self.headers.get("Authorization"))
+        if not ok:
+            backend.faults.record_unauthenticated()
+            self._read_raw()
+            err = errors.ApiError(401, errors.UNAUTHORIZED, "You are not authorized for this resource.")
+            return self._send(401, err.envelope(), headers={"WWW-Authenticate": backend.auth.challenge(stale)})
+        found = paths.match(self.command, path)
+        if found is None:
+            self._read_raw()
+            if paths.path_known(path):
+                raise errors.ApiError(405, "METHOD_NOT_ALLOWED", f"Method {self.command} is not allowed on {path}.")
+            raise errors.ApiError(404, errors.NOT_FOUND, f"Cannot find resource {path}.", [path])
+        endpoint, params = found
+        if not _GROUP_ID.match(params["group_id"]):
+            self._read_raw()
+            raise errors.ApiError(400, unconfirmed.INVALID_GROUP_ID_CODE,
+                                  f"An invalid group ID {params['group_id']} was specified.", [params["group_id"]])
+        self._check_accept(endpoint)
+        backend.faults.record(f"{endpoint.method} {endpoint.template}")
+        delay, rule = backend.faults.for_request(self.command, path)
+        if delay:
+            time.sleep(delay)
+        if rule is not None:
+            self._read_raw()
+            return self._send(rule.status, rule.body or _fault_body(rule.status), headers=rule.headers)
+        body = self._read_json()
+        request = Request(params, query, body, self.server.url, path)
+        with backend.lock:
+            backend.before_request()
+            status, payload = HANDLERS[endpoint.name](backend, request)
+        self._send(status, payload, endpoint.accept)
+
+    def _check_accept(self, endpoint: paths.Endpoint) -> None:
+        offered = [part.split(";")[0].strip() for part in self.headers.get("Accept", "").split(",")]
+        if endpoint.accept not in offered:
+            self._read_raw()
+            detail = (f"Invalid accept header or version date. This resource supports "
+                      f"{endpoint.accept}; send it in the Accept header.")
+            raise errors.ApiError(406, errors.NOT_ACCEPTABLE, detail, [endpoint.accept])
+
+    # -- bodies -----------------------------------------------------------------------------
+    def _read_raw(self) -> bytes:
+        if self._body is not None:
+            return self._body
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > unconfirmed.MAX_BODY_BYTES:
+            self.close_connection = True  # don't read 16 MB+ just to refuse it
+            self._body = b""
+            raise errors.ApiError(413, "REQUEST_TOO_LARGE",
+                                  f"Request body of {length} bytes exceeds {unconfirmed.MAX_BODY_BYTES} bytes.")
+        self._body = self.rfile.read(length) if length else b""
+        return self._body
+
+    def _read_json(self) -> Any:
+        raw = self._read_raw()
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise errors.ApiError(400, unconfirmed.MALFORMED_JSON_CODE,
+                                  f"Received JSON is malformed: {exc}.") from None
+
+    def _send(self, status: int, body: Any, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
+        data = b"" if body is None else json.dumps(body, default=str).encode()
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", content_type + ";charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if data and self.command != "HEAD":
+            self.wfile.write(data)
+
+
+def _fault_body(status: int) -> dict[str, Any]:
+    if status == 429:
+        return errors.ApiError(429, errors.RATE_LIMITED, "Rate limit exceeded. Please retry later.").envelope()
+    code = errors.UNEXPECTED_ERROR if status >= 500 else "INJECTED_FAULT"
+    return errors.ApiError(status, code, "Injected fault.").envelope()
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0):
+        super().__init__((host, port), _Handler)
+        self.backend = backend
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "EmulatorServer":
+        """Serve on a background thread (tests, embedded use); returns once accepting."""
+        self._thread = threading.Thread(target=self.serve_forever, name="sp-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self.server_close()
+        self.backend.close()
