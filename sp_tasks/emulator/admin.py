@@ -3,7 +3,8 @@
   POST   /_emulator/faults      add fault rules (see ``faults.py`` for the rule format)
   GET    /_emulator/faults      list active rules;      DELETE clears them
   GET    /_emulator/requests    API requests served, by method and path template; DELETE resets
-  POST   /_emulator/config      {"sample_rate": docs/s per processor, "token_ttl": seconds}
+  POST   /_emulator/config      {"sample_rate": docs/s per processor, "token_ttl": seconds,
+                                 "revoke_tokens": true}
   POST   /_emulator/reset       forget every resource, document, fault and counter
   GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
   GET    /_emulator/health      liveness (used to detect a running background emulator)
@@ -49,8 +50,10 @@ def handle(backend, method: str, path: str, query: dict[str, str], body: Any) ->
 
 
 def _configure(backend, body: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(body, dict) or set(body) - {"sample_rate", "token_ttl"}:
-        raise errors.validation("config accepts only sample_rate and token_ttl")
+    if not isinstance(body, dict) or set(body) - {"sample_rate", "token_ttl", "revoke_tokens"}:
+        raise errors.validation("config accepts only sample_rate, token_ttl and revoke_tokens")
+    if body.get("revoke_tokens"):
+        backend.auth.revoke_all()
     if "sample_rate" in body:
         rate = float(body["sample_rate"])
         if rate < 0:

@@ -109,6 +109,10 @@ class Authenticator:
             return None
         return self.clock() - float(stamp)
 
+    def revoke_all(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
     # -- OAuth client credentials -----------------------------------------------------------
     def issue_token(self, authorization: str | None, form: dict[str, str]) -> tuple[int, dict]:
         """Answer ``POST /api/oauth/token``: (status, JSON body)."""
