@@ -1,0 +1,34 @@
+"""Turning an environment's settings into a ready AtlasClient (starting the local emulator if needed).
+
+The one place that decides the base URL and the auth scheme: ``ATLAS_BASE_URL=emulator`` starts
+(or reuses) the background emulator and uses its key pair; otherwise credentials come from the
+environment with the precedence documented in ``settings`` (service account > API keys).
+"""
+from __future__ import annotations
+
+from sp_tasks.atlas.auth import ApiKeyAuth, ServiceAccountAuth
+from sp_tasks.atlas.client import AtlasClient
+
+
+def emulator_data_dir(settings):
+    path = settings.emulator_data_dir
+    return path if path.is_absolute() else settings.root / path
+
+
+def base_url(settings) -> str:
+    """The HTTP base URL for ``settings``, starting the embedded emulator when it is the target."""
+    if not settings.is_emulator:
+        return settings.base_url
+    from sp_tasks.emulator import daemon
+
+    return daemon.start(emulator_data_dir(settings), settings.emulator_port).url
+
+
+def open_client(settings) -> AtlasClient:
+    url = base_url(settings)
+    creds = settings.credentials()
+    if creds.kind == "service_account":
+        auth = ServiceAccountAuth(url, creds.user, creds.secret)
+    else:
+        auth = ApiKeyAuth(creds.user, creds.secret)
+    return AtlasClient(url, settings.project_id, settings.workspace, auth, environment=settings.name)

@@ -1,0 +1,130 @@
+"""Managing a background emulator process: start (or reuse), stop and status, with pid and log files.
+
+Used by ``invoke emulator.start|stop|status`` and by every task whose environment says
+``ATLAS_BASE_URL=emulator``. The process is ``python -m sp_tasks.emulator`` detached into its own
+session, logging to ``<data-dir>/emulator.log``; ``<data-dir>/emulator.pid`` records pid and URL.
+A running emulator is recognised by its ``/_emulator/health`` answer, so a second start reuses it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from sp_tasks.errors import ConfigError
+
+PID_FILE = "emulator.pid"
+LOG_FILE = "emulator.log"
+START_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class EmulatorStatus:
+    running: bool
+    url: str
+    pid: int | None = None
+    data_dir: str | None = None  # as reported by the running process
+    started_now: bool = False
+
+    def describe(self) -> str:
+        if not self.running:
+            return f"emulator not running ({self.url})"
+        how = "started" if self.started_now else "running"
+        return f"emulator {how} at {self.url} (pid {self.pid}, data {self.data_dir})"
+
+
+def url_for(port: int, host: str = "127.0.0.1") -> str:
+    return f"http://{host}:{port}"
+
+
+def status(data_dir: str | Path, port: int) -> EmulatorStatus:
+    url = url_for(port)
+    health = _health(url)
+    if health is None:
+        return EmulatorStatus(False, url)
+    return EmulatorStatus(True, url, health.get("pid"), health.get("data"))
+
+
+def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) -> EmulatorStatus:
+    """Start a background emulator unless one already answers on ``port``."""
+    current = status(data_dir, port)
+    if current.running:
+        return current
+    data = Path(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "sp_tasks.emulator", "--port", str(port), "--data-dir", str(data)]
+    if sample_rate is not None:
+        cmd += ["--sample-rate", str(sample_rate)]
+    with open(data / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ConfigError(f"the emulator exited at start (code {proc.returncode}); "
+                              f"see {data / LOG_FILE}:\n{_tail(data / LOG_FILE)}")
+        health = _health(url_for(port))
+        if health is not None:
+            (data / PID_FILE).write_text(json.dumps({"pid": proc.pid, "url": url_for(port)}))
+            return EmulatorStatus(True, url_for(port), proc.pid, health.get("data"), started_now=True)
+        time.sleep(0.1)
+    proc.terminate()
+    raise ConfigError(f"the emulator did not answer on {url_for(port)} within {START_TIMEOUT:.0f}s; "
+                      f"is the port taken? see {data / LOG_FILE}")
+
+
+def stop(data_dir: str | Path, port: int, timeout: float = 10.0) -> bool:
+    """Stop the emulator answering on ``port``; True if one was stopped."""
+    current = status(data_dir, port)
+    pid_file = Path(data_dir) / PID_FILE
+    pid = current.pid
+    if pid is None and pid_file.exists():
+        pid = json.loads(pid_file.read_text()).get("pid")
+    if not current.running or pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _health(url: str) -> dict | None:
+    try:
+        resp = requests.get(url + "/_emulator/health", timeout=1.0)
+        return resp.json() if resp.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still "exists"; reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
