@@ -108,6 +108,10 @@ class StalePlanError(PlanError):
     """Live state changed since the plan was made; plan again."""
 
 
+class StrategyError(PlanError):
+    """The chosen deploy strategy cannot carry out this plan (e.g. a canary sink it cannot shadow)."""
+
+
 class DeployError(SpTasksError):
     """A deploy step failed; ``result`` carries partial progress and what rollback did."""
 

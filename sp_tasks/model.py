@@ -15,6 +15,12 @@ TIERS: tuple[str, ...] = ("SP2", "SP5", "SP10", "SP30", "SP50")  # ascending siz
 # Connections every workspace may reference without a file in connections/.
 BUILTIN_CONNECTIONS: dict[str, str] = {"sample_stream_solar": "Sample", "__testLog": "TestLog"}
 
+# Suffixes of the copies deploy strategies make of processor X: X__green (new definition under
+# test), X__blue (previous definition, kept stopped as the rollback target), X__canary (shadow
+# run writing to shadow sinks). Git must not use them; plans never prune them implicitly.
+BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX = "__blue", "__green", "__canary"
+RESERVED_SUFFIXES: tuple[str, ...] = (BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX)
+
 
 class ProcessorState(str, Enum):
     """States the API reports (reference §5.3). Values are the API's strings."""

@@ -1,0 +1,114 @@
+"""Steps: the unit of work the executor carries out, one API call (or one wait/check) each.
+
+A step is data: what to do (``kind``), to what (``target``), the API body to send
+(``payload``), when (``phase``) and after what (``depends_on``). Phases run in order; inside a
+phase, steps whose dependencies are done may run in parallel (different processors). Every
+chain of steps on one object lists its predecessor in ``depends_on``, so the executor needs
+no other ordering knowledge. ``note`` is for people only.
+
+Connection payloads never contain secret values: ``secret_paths`` names the write-only fields
+the executor must copy from the connection file (``ConnectionSpec.body``) before sending.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class StepKind(str, Enum):
+    CREATE_CONNECTION = "create_connection"
+    UPDATE_CONNECTION = "update_connection"
+    DELETE_CONNECTION = "delete_connection"
+    WAIT_CONNECTION_READY = "wait_connection_ready"
+    CREATE_PROCESSOR = "create_processor"
+    STOP_PROCESSOR = "stop_processor"
+    MODIFY_PROCESSOR = "modify_processor"
+    START_PROCESSOR = "start_processor"
+    DELETE_PROCESSOR = "delete_processor"
+    RENAME_PROCESSOR = "rename_processor"
+    VERIFY_HEALTH = "verify_health"
+    COMPARE_CANARY = "compare_canary"
+
+
+# The endpoint (``sp_tasks.atlas.paths`` name) each kind calls; None = no write, the executor
+# reads (getStreamConnection / getStreamProcessor(s)) until the condition holds or times out.
+ENDPOINTS: dict[StepKind, str | None] = {
+    StepKind.CREATE_CONNECTION: "createStreamConnection",
+    StepKind.UPDATE_CONNECTION: "updateStreamConnection",
+    StepKind.DELETE_CONNECTION: "deleteStreamConnection",
+    StepKind.WAIT_CONNECTION_READY: None,  # poll getStreamConnection until state READY
+    StepKind.CREATE_PROCESSOR: "createStreamProcessor",
+    StepKind.STOP_PROCESSOR: "stopStreamProcessor",
+    StepKind.MODIFY_PROCESSOR: "updateStreamProcessor",
+    StepKind.START_PROCESSOR: "startStreamProcessorWith",
+    StepKind.DELETE_PROCESSOR: "deleteStreamProcessor",
+    StepKind.RENAME_PROCESSOR: "updateStreamProcessor",  # body {"name": new name}
+    StepKind.VERIFY_HEALTH: None,  # health gate over payload["processors"]
+    StepKind.COMPARE_CANARY: None,  # compare payload["baseline"] with payload["canary"]
+}
+
+
+class Phase:
+    """Phase numbers, in the order they run."""
+
+    HOLD = 0  # stop running processors that use a connection about to be replaced
+    CONNECTIONS = 1  # create / update / replace connections, wait until READY
+    PROCESSORS = 2  # create, stop → modify → start, blue-green and canary chains
+    HEALTH = 3  # the health gate over every processor started in PROCESSORS
+    PROCESSOR_DELETES = 4
+    CONNECTION_DELETES = 5
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "connection" | "processor" | "workspace"
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: StepKind
+    target: Target
+    payload: dict[str, Any]
+    phase: int
+    depends_on: tuple[str, ...] = ()
+    secret_paths: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def endpoint(self) -> str | None:
+        return ENDPOINTS[self.kind]
+
+
+class Chain:
+    """Builds one ordered run of steps; each step depends on the one before it."""
+
+    def __init__(self, phase: int, kind: str, name: str):
+        self.phase, self.sort_key = phase, (phase, kind, name)
+        self.steps: list[Step] = []
+
+    def add(self, kind: StepKind, target: Target, payload: dict[str, Any] | None = None, **extra: Any) -> "Chain":
+        depends = (self.steps[-1].id,) if self.steps else ()
+        step_id = f"{kind.value}:{target.name}"
+        self.steps.append(Step(step_id, kind, target, payload or {}, self.phase, depends, **extra))
+        return self
+
+
+def flatten(chains: list[Chain]) -> tuple[Step, ...]:
+    """Chains in total order (phase, target kind, name), step ids made unique."""
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    renamed: dict[str, str] = {}
+    for chain in sorted(chains, key=lambda c: c.sort_key):
+        for step in chain.steps:
+            seen[step.id] = seen.get(step.id, 0) + 1
+            unique = step.id if seen[step.id] == 1 else f"{step.id}#{seen[step.id]}"
+            depends = tuple(renamed.get(d, d) for d in step.depends_on)
+            renamed[step.id] = unique
+            steps.append(Step(unique, step.kind, step.target, step.payload, step.phase, depends, step.secret_paths, step.note))
+    return tuple(steps)

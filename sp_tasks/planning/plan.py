@@ -1,0 +1,190 @@
+"""The plan as data: actions, changes, the plan itself, its versioned JSON form and the live fingerprint.
+
+A plan says everything apply will do; apply must be driven by ``Change.action``, ``before``,
+``after``, ``tier`` and ``desired_state`` only. ``reason``, ``consequence`` and ``stop_window``
+are for people (terminal, PR comment) and must never be branched on.
+
+JSON format (``format_version`` 1; what ``deploy --plan FILE`` reads)::
+
+    {"format_version": 1, "environment": str, "workspace": str, "project_id": str,
+     "created_at": str, "live_fingerprint": str (sha256 hex), "default_tier": str,
+     "prune": bool, "rotate_secrets": bool, "exact": bool,
+     "summary": {"<action>": count, ...},            # informational, ignored on load
+     "changes": [{"kind": "connection"|"processor", "name": str, "action": <Action value>,
+                  "before": object|null, "after": object|null,   # normalized, secret-free
+                  "fields": [{"path": JSON pointer, "before": any, "after": any}],
+                  "consequence": str, "stop_window": str, "reason": str,
+                  "tier": str|null, "desired_state": "STARTED"|"STOPPED"|null,
+                  "live_state": str|null, "secret_paths": [JSON pointer, ...]}]}
+
+``changes`` is in apply order. A change's ``secret_paths`` lists write-only fields whose values
+apply must take from the connection file (never stored in the plan).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+from sp_tasks.errors import DataFileError
+from sp_tasks.model import LiveState
+from sp_tasks.planning.diff import FieldChange
+from sp_tasks.planning.normalize import canonical_document, connection_document, processor_document
+
+FORMAT_VERSION = 1
+
+
+class Action(str, Enum):
+    """What apply does to one connection or processor. Values are stable JSON strings."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UPDATE_RESET = "update-reset"  # modify with resumeFromCheckpoint: false (state discarded)
+    REPLACE = "replace"  # delete + create (connection type or networking changed)
+    START = "start"
+    STOP = "stop"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+
+DESTRUCTIVE = frozenset({Action.UPDATE_RESET, Action.REPLACE, Action.DELETE})
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "connection" | "processor"
+    name: str
+    action: Action
+    before: dict[str, Any] | None = None  # normalized live; None = not deployed
+    after: dict[str, Any] | None = None  # normalized desired, as it will be sent; None = not in Git
+    fields: tuple[FieldChange, ...] = ()
+    consequence: str = ""  # checkpoint/data consequence in words (humans only)
+    stop_window: str = ""  # how long output pauses (humans only)
+    reason: str = ""  # why this action (humans only)
+    tier: str | None = None  # processors: tier to start on
+    desired_state: str | None = None  # processors: STARTED | STOPPED
+    live_state: str | None = None  # processors: state when planned
+    secret_paths: tuple[str, ...] = ()  # connections: write-only fields apply fills from the file
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str  # apply refuses a plan made for another environment
+    workspace: str
+    project_id: str
+    created_at: str
+    changes: tuple[Change, ...]  # apply order
+    live_fingerprint: str  # apply refuses when live state no longer has this fingerprint
+    prune: bool = False
+    rotate_secrets: bool = False
+    exact: bool = False  # rollback: reserved copies (__blue, __canary) were planned too
+    default_tier: str = ""
+
+    def has_changes(self) -> bool:
+        """True when apply would do anything (the one place this is decided)."""
+        return any(c.action is not Action.NOOP for c in self.changes)
+
+    def is_destructive(self) -> bool:
+        """True when some change discards state or deletes something (CI may require approval)."""
+        return any(c.action in DESTRUCTIVE for c in self.changes)
+
+    def summary(self) -> dict[str, int]:
+        """Count per action, every action present (stable keys for JSON and renders)."""
+        return {a.value: sum(c.action is a for c in self.changes) for a in Action}
+
+
+def fingerprint(live: LiveState) -> str:
+    """sha256 over live definitions and processor states; stats and read-only noise excluded."""
+    processors = sorted(
+        ({**processor_document(p.name, p.pipeline, p.options, p.tier), "state": p.state} for p in live.processors),
+        key=lambda d: d["name"],
+    )
+    connections = sorted(
+        (connection_document(c.body, name=c.name, type=c.type) for c in live.connections),
+        key=lambda d: d["name"],
+    )
+    material = {"workspace": live.workspace is not None, "connections": connections, "processors": processors}
+    text = json.dumps(canonical_document(material), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def plan_to_json(plan: Plan) -> str:
+    """The documented, versioned JSON form (module docstring); stable key order."""
+    head = {"format_version": FORMAT_VERSION}
+    body = {k: v for k, v in asdict(plan).items() if k != "changes"}
+    changes = [_change_to_dict(c) for c in plan.changes]
+    return json.dumps({**head, **body, "summary": plan.summary(), "changes": changes}, indent=2, ensure_ascii=False)
+
+
+def _change_to_dict(change: Change) -> dict[str, Any]:
+    doc = asdict(change)
+    doc["action"] = change.action.value
+    doc["fields"] = [asdict(f) for f in change.fields]
+    doc["secret_paths"] = list(change.secret_paths)
+    return doc
+
+
+def plan_from_json(text: str, *, source: str = "plan") -> Plan:
+    """Load a plan written by :func:`plan_to_json`; anything malformed → DataFileError naming ``source``."""
+    try:
+        doc = json.loads(text)
+    except ValueError as err:
+        raise DataFileError(f"{source}: not JSON ({err}); write it with `invoke plan --out FILE`") from None
+    if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
+        found = doc.get("format_version") if isinstance(doc, dict) else None
+        raise DataFileError(f"{source}: format_version {found!r} is not {FORMAT_VERSION}; plan again with this version")
+    try:
+        return _plan_from_dict(doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise DataFileError(f"{source}: malformed plan ({type(err).__name__}: {err}); plan again") from None
+
+
+def _plan_from_dict(doc: dict[str, Any]) -> Plan:
+    changes = tuple(_change_from_dict(c) for c in doc["changes"])
+    return Plan(
+        environment=_text(doc["environment"]),
+        workspace=_text(doc["workspace"]),
+        project_id=_text(doc["project_id"]),
+        created_at=_text(doc["created_at"]),
+        changes=changes,
+        live_fingerprint=_text(doc["live_fingerprint"]),
+        prune=bool(doc.get("prune", False)),
+        rotate_secrets=bool(doc.get("rotate_secrets", False)),
+        exact=bool(doc.get("exact", False)),
+        default_tier=_text(doc.get("default_tier", "")),
+    )
+
+
+def _change_from_dict(doc: dict[str, Any]) -> Change:
+    if doc["kind"] not in ("connection", "processor"):
+        raise ValueError(f"change kind {doc['kind']!r} is not connection or processor")
+    fields = tuple(FieldChange(_text(f["path"]), f.get("before"), f.get("after")) for f in doc.get("fields", []))
+    return Change(
+        kind=doc["kind"],
+        name=_text(doc["name"]),
+        action=Action(doc["action"]),
+        before=_object(doc.get("before")),
+        after=_object(doc.get("after")),
+        fields=fields,
+        consequence=_text(doc.get("consequence", "")),
+        stop_window=_text(doc.get("stop_window", "")),
+        reason=_text(doc.get("reason", "")),
+        tier=doc.get("tier"),
+        desired_state=doc.get("desired_state"),
+        live_state=doc.get("live_state"),
+        secret_paths=tuple(_text(p) for p in doc.get("secret_paths", [])),
+    )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, found {type(value).__name__}")
+    return value
+
+
+def _object(value: Any) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise TypeError(f"expected an object or null, found {type(value).__name__}")
+    return value

@@ -1,0 +1,130 @@
+"""compute_plan: pair desired with live by name, decide each pair, sort into apply order.
+
+Pure: the same desired state, live state and arguments give the same Plan. The decisions
+themselves live in ``planning.processors`` and ``planning.connections``; this module pairs,
+resolves tiers, works out which connections are still used, and orders the result:
+connections (create/update/replace) → processors → processor deletes → connection deletes,
+then by kind and name, so the order is total and testable.
+
+Tier: a processor's tier is its file's ``tier``; else ``resolve_tier`` (a callable taking the
+ProcessorSpec, or a mapping name → tier, e.g. tier advice for ``auto``); else ``default_tier``.
+``auto`` must be resolved by the caller; an unresolved or unknown tier is a ConfigError.
+
+``exact`` is for rollback to a snapshot: everything not in the snapshot is deleted, including
+the ``__blue``/``__green``/``__canary`` copies a deploy made (it implies prune for processors).
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from sp_tasks.errors import ConfigError
+from sp_tasks.model import TIERS, DesiredState, LiveState, ProcessorSpec
+from sp_tasks.planning.connections import decide_connection, referenced_connections
+from sp_tasks.planning.plan import Action, Change, Plan, fingerprint
+from sp_tasks.planning.processors import decide_processor
+
+TierSource = Callable[[ProcessorSpec], str] | Mapping[str, str] | None
+
+
+def compute_plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    environment: str,
+    workspace: str,
+    project_id: str,
+    default_tier: str,
+    prune: bool = False,
+    rotate_secrets: bool = False,
+    resolve_tier: TierSource = None,
+    created_at: str = "",
+    exact: bool = False,
+) -> Plan:
+    """Decide what deploy would do to ``live`` to make it match ``desired``."""
+    processors = _plan_processors(desired, live, default_tier, resolve_tier, prune=prune, exact=exact)
+    connections = _plan_connections(desired, live, processors, prune=prune or exact, rotate_secrets=rotate_secrets)
+    return Plan(
+        environment=environment,
+        workspace=workspace,
+        project_id=project_id,
+        created_at=created_at,
+        changes=tuple(sorted(connections + processors, key=order_key)),
+        live_fingerprint=fingerprint(live),
+        prune=prune,
+        rotate_secrets=rotate_secrets,
+        exact=exact,
+        default_tier=default_tier,
+    )
+
+
+def order_key(change: Change) -> tuple[int, str, str]:
+    """Apply order: connections, processors, processor deletes, connection deletes; then name."""
+    if change.action is Action.DELETE:
+        group = 2 if change.kind == "processor" else 3
+    else:
+        group = 0 if change.kind == "connection" else 1
+    return group, change.kind, change.name
+
+
+def _plan_processors(desired, live, default_tier, resolve_tier, *, prune: bool, exact: bool) -> list[Change]:
+    tier_of = _tier_resolver(default_tier, resolve_tier)
+    live_by_name = {p.name: p for p in live.processors}
+    changes = [
+        decide_processor(spec, live_by_name.get(spec.name), tier=tier_of(spec), prune=prune, exact=exact)
+        for spec in desired.processors
+    ]
+    wanted = {spec.name for spec in desired.processors}
+    changes += [
+        decide_processor(None, proc, tier=None, prune=prune, exact=exact)
+        for proc in live.processors
+        if proc.name not in wanted
+    ]
+    return changes
+
+
+def _tier_resolver(default_tier: str, resolve_tier: TierSource) -> Callable[[ProcessorSpec], str]:
+    def tier_of(spec: ProcessorSpec) -> str:
+        tier = spec.tier if spec.tier and spec.tier != "auto" else None
+        if tier is None and callable(resolve_tier):
+            tier = resolve_tier(spec)
+        elif tier is None and resolve_tier is not None:
+            tier = resolve_tier.get(spec.name)
+        tier = tier or default_tier
+        if tier not in TIERS:
+            raise ConfigError(
+                f"processor {spec.name} ({spec.file or 'processors/'}): tier {tier!r} is not one of "
+                f"{', '.join(TIERS)}; set \"tier\" in the file or DEFAULT_TIER (auto needs tier advice)"
+            )
+        return tier
+
+    return tier_of
+
+
+def _plan_connections(desired, live, processors: list[Change], *, prune: bool, rotate_secrets: bool) -> list[Change]:
+    users = _users(processors)
+    live_by_name = {c.name: c for c in live.connections}
+    changes = [
+        decide_connection(
+            spec, live_by_name.get(spec.name), users=users.get(spec.name, ()), prune=prune, rotate_secrets=rotate_secrets
+        )
+        for spec in desired.connections
+    ]
+    wanted = {spec.name for spec in desired.connections}
+    changes += [
+        decide_connection(None, conn, users=users.get(conn.name, ()), prune=prune, rotate_secrets=rotate_secrets)
+        for conn in live.connections
+        if conn.name not in wanted
+    ]
+    return changes
+
+
+def _users(processors: list[Change]) -> dict[str, tuple[str, ...]]:
+    """Connection name → processors using it after apply (desired ones, and live ones kept)."""
+    found: dict[str, set[str]] = {}
+    for change in processors:
+        doc = change.after if change.after is not None else change.before
+        if change.action is Action.DELETE or doc is None:
+            continue
+        for name in referenced_connections(doc.get("pipeline", []), doc.get("options")):
+            found.setdefault(name, set()).add(change.name)
+    return {name: tuple(sorted(users)) for name, users in found.items()}

@@ -1,0 +1,175 @@
+"""How one processor pair (desired file, live processor) becomes a Change, with its consequences.
+
+Rules (reference §5.2, §5.3):
+- not live → ``create`` (started afterwards when the file wants STARTED);
+- definition equal → ``start``/``stop`` when only the state differs; a FAILED processor whose
+  definition matches Git is started again (retry); otherwise ``no-op``;
+- definition differs → ``update`` (stop → modify → restore; checkpoint kept) unless the change
+  needs ``resumeFromCheckpoint: false`` (see :func:`reset_reason`) → ``update-reset``;
+- live only → ``delete`` with prune, else ``no-op``; copies named ``X__blue``/``X__green``/
+  ``X__canary`` are informational no-ops unless ``exact`` (rollback to a snapshot) is asked.
+
+Tier: a live processor whose ``tier`` is None is not compared on tier. Atlas (and the emulator)
+echo the tier a processor was created, modified or started with; when none is reported we
+cannot tell drift from "runs on the workspace default", and comparing would never converge.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sp_tasks.model import RESERVED_SUFFIXES, LiveProcessor, ProcessorSpec
+from sp_tasks.planning.diff import FieldChange, changed_stages, compute_diff
+from sp_tasks.planning.normalize import processor_document, same
+from sp_tasks.planning.plan import Action, Change
+
+RUNNING = frozenset({"STARTED", "STARTING"})  # STARTING is unconfirmed but plainly running
+WINDOWS = {"$tumblingWindow": ("interval",), "$hoppingWindow": ("interval", "hopSize"), "$sessionWindow": ("gap",)}
+
+RESET_CONSEQUENCE = (
+    "window state and source offsets are discarded; the processor restarts from the source's "
+    "current position: events in flight are not reprocessed"
+)
+STOP_WINDOW = "output pauses from stop to restart (stop waits for a checkpoint, up to 300 s)"
+
+
+def decide_processor(
+    spec: ProcessorSpec | None, proc: LiveProcessor | None, *, tier: str | None, prune: bool, exact: bool
+) -> Change:
+    if proc is None:
+        return _create(spec, tier)
+    if spec is None:
+        return _live_only(proc, prune=prune, exact=exact)
+    return _compare(spec, proc, tier)
+
+
+def _create(spec: ProcessorSpec, tier: str | None) -> Change:
+    after = processor_document(spec.name, spec.pipeline, spec.options, tier)
+    started = spec.desired_state.value == "STARTED"
+    consequence = (
+        f"new processor, no checkpoint: starts on {tier} from the source's start position"
+        if started
+        else f"created on {tier} and left CREATED (not started)"
+    )
+    return _change(spec, None, Action.CREATE, after=after, tier=tier, consequence=consequence, reason="not deployed")
+
+
+def _live_only(proc: LiveProcessor, *, prune: bool, exact: bool) -> Change:
+    before = processor_document(proc.name, proc.pipeline, proc.options, proc.tier)
+    common = dict(kind="processor", name=proc.name, before=before, tier=proc.tier, live_state=proc.state)
+    if proc.name.endswith(RESERVED_SUFFIXES) and not exact:
+        reason = "deploy copy (rollback target, green or canary): never pruned implicitly"
+        return Change(action=Action.NOOP, reason=reason, **common)
+    if not (prune or exact):
+        return Change(action=Action.NOOP, reason="not in git (prune off)", **common)
+    return Change(
+        action=Action.DELETE,
+        reason="not in the snapshot" if exact else "not in git",
+        consequence="processor, checkpoint and window state are destroyed",
+        stop_window="permanent",
+        **common,
+    )
+
+
+def _compare(spec: ProcessorSpec, proc: LiveProcessor, tier: str | None) -> Change:
+    before = processor_document(proc.name, proc.pipeline, proc.options, proc.tier)
+    after = processor_document(spec.name, spec.pipeline, spec.options, tier)
+    compared = after if "tier" in before else {k: v for k, v in after.items() if k != "tier"}
+    fields = compute_diff(before, compared)
+    want, live = spec.desired_state.value, proc.state
+    state_field = () if _state_matches(want, live) else (FieldChange("/state", live, want),)
+    if fields:
+        return _update(spec, proc, before, after, fields + state_field, tier)
+    common = dict(before=before, after=after, tier=tier, fields=state_field)
+    if live == "FAILED" and want == "STARTED":
+        reason = "FAILED on Atlas with the definition Git wants: start again (retry)"
+        return _change(spec, proc, Action.START, reason=reason, consequence="retried from its last checkpoint", **common)
+    if not state_field:
+        reason = "FAILED on Atlas; Git wants it stopped: left as is" if live == "FAILED" else ""
+        return _change(spec, proc, Action.NOOP, reason=reason, **common)
+    if want == "STARTED":
+        first = live == "CREATED"
+        consequence = "first run: starts from the source's start position" if first else "resumes from its checkpoint"
+        return _change(spec, proc, Action.START, reason=f"live {live}, Git wants STARTED", consequence=consequence, **common)
+    consequence = "output pauses; checkpoint kept (Atlas discards state after 45 days stopped)"
+    reason = f"live {live}, Git wants STOPPED"
+    return _change(
+        spec, proc, Action.STOP, reason=reason, consequence=consequence, stop_window="until started again", **common
+    )
+
+
+def _state_matches(want: str, live: str) -> bool:
+    if want == "STARTED":
+        return live in RUNNING
+    return live not in RUNNING  # CREATED, STOPPED, FAILED are all "not running"
+
+
+def _update(spec, proc, before, after, fields, tier) -> Change:
+    reset = reset_reason(before["pipeline"], after["pipeline"], spec.options)
+    restarts = spec.desired_state.value == "STARTED"
+    stop_window = STOP_WINDOW if proc.state in RUNNING and restarts else ""
+    common = dict(before=before, after=after, fields=fields, tier=tier, stop_window=stop_window)
+    if reset:
+        consequence = RESET_CONSEQUENCE + ("" if restarts else " (when next started)")
+        reason = f"{reset}: needs resumeFromCheckpoint false"
+        return _change(spec, proc, Action.UPDATE_RESET, reason=reason, consequence=consequence, **common)
+    consequence = "checkpoint and window state kept; " + ("resumes where it stopped" if restarts else "stays stopped")
+    return _change(spec, proc, Action.UPDATE, reason="changed: " + _areas(fields), consequence=consequence, **common)
+
+
+def _areas(fields: tuple[FieldChange, ...]) -> str:
+    stages = changed_stages(fields)
+    parts = [f"pipeline stage {', '.join(map(str, stages))}"] if stages else []
+    parts += sorted({f.path.split("/")[1] for f in fields if not f.path.startswith("/pipeline/")})
+    return ", ".join(parts)
+
+
+def _change(spec: ProcessorSpec, proc: LiveProcessor | None, action: Action, **values: Any) -> Change:
+    return Change(
+        kind="processor",
+        name=spec.name,
+        action=action,
+        desired_state=spec.desired_state.value,
+        live_state=proc.state if proc else None,
+        **values,
+    )
+
+
+def reset_reason(before: list[Any], after: list[Any], options: dict[str, Any] | None) -> str:
+    """Why modifying ``before`` into ``after`` needs ``resumeFromCheckpoint: false``; "" when it does not."""
+    if same(before, after, ordered=True):
+        return ""
+    if (options or {}).get("resumeFromCheckpoint") is False:
+        return "the processor file sets options.resumeFromCheckpoint false"
+    if not same(_stage(before, "$source"), _stage(after, "$source"), ordered=True):
+        return "$source changed"
+    return _window_reason(_window(before), _window(after))
+
+
+def _window_reason(old: tuple[str, dict] | None, new: tuple[str, dict] | None) -> str:
+    if old and not new:
+        return f"window {old[0]} removed"
+    if old and new and old[0] != new[0]:
+        return f"window type changed ({old[0]} → {new[0]})"
+    if old and new and any(not same(old[1].get(k), new[1].get(k)) for k in WINDOWS[old[0]]):
+        return f"window {' / '.join(WINDOWS[old[0]])} changed"
+    for window in (old, new):
+        if window and not _groups_or_sorts(window[1]):
+            return f"the {window[0]} pipeline has no $group or $sort"
+    return ""
+
+
+def _stage(pipeline: list[Any], operator: str) -> Any:
+    return next((s[operator] for s in pipeline if isinstance(s, dict) and operator in s), None)
+
+
+def _window(pipeline: list[Any]) -> tuple[str, dict] | None:
+    for operator in WINDOWS:
+        body = _stage(pipeline, operator)
+        if isinstance(body, dict):
+            return operator, body
+    return None
+
+
+def _groups_or_sorts(window: dict[str, Any]) -> bool:
+    inner = window.get("pipeline") or []
+    return any(isinstance(s, dict) and ("$group" in s or "$sort" in s) for s in inner)
