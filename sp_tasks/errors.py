@@ -35,6 +35,14 @@ class DataFileError(SpTasksError):
     """A data file we read (history, profile, snapshot, plan) is malformed; names file and row."""
 
 
+class MalformedJson(DataFileError):
+    """A JSON file does not parse; carries the 1-based ``line`` and ``column`` of the problem."""
+
+    def __init__(self, file: str, line: int, column: int, reason: str):
+        self.file, self.line, self.column, self.reason = file, line, column, reason
+        super().__init__(f"{file}:{line}:{column}: malformed JSON: {reason}")
+
+
 class ValidationFailed(SpTasksError):
     """Desired state has errors; ``diagnostics`` holds every one of them (collected, not first)."""
 

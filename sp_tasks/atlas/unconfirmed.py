@@ -46,3 +46,7 @@ NOT_RUNNING_MESSAGE = "stream processor is not running (INVALID_STATE)"
 
 # A malformed project id in the path (Atlas's general API answers 400 INVALID_GROUP_ID).
 INVALID_GROUP_ID_CODE = "INVALID_GROUP_ID"
+
+# A pipeline ending in $https: MCP accepts it as terminal, the $https docs say it must precede
+# $emit/$merge (reference §8.1). We follow the docs: False = $https is not a sink.
+HTTPS_TERMINAL_SINK = False

@@ -1,0 +1,220 @@
+"""Processor tiers (reference §3.3): the size table, the exact parallelism rule, and tier advice.
+
+Advice is computed, never guessed from keywords: the minimum tier that (1) allows the pipeline's
+cumulative parallelism (§8.6), and, when a profile of the processor exists, (2) keeps its memory
+and window state under 80 % of the tier's RAM (the documented out-of-memory limit) and (3) keeps
+its measured throughput under 80 % of the tier's bandwidth (our headroom, same figure). The one
+reader here, :func:`load_latest_profiles`, parses ``baselines/<env>/history.csv`` with ``csv``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from sp_tasks.errors import DataFileError
+from sp_tasks.model import TIERS, DesiredState, ProcessorSpec
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    vcpu: float
+    ram_gb: float
+    bandwidth_mbps: int
+    max_parallelism: int
+
+
+TIER_TABLE: dict[str, Tier] = {
+    t.name: t
+    for t in (
+        Tier("SP2", 0.25, 0.5, 50, 1),
+        Tier("SP5", 0.5, 1, 125, 2),
+        Tier("SP10", 1, 2, 200, 8),
+        Tier("SP30", 2, 8, 750, 16),
+        Tier("SP50", 8, 32, 2500, 64),
+    )
+}
+HEADROOM = 0.8  # state may use <= 80 % of RAM (§3.3); we keep throughput under 80 % of bandwidth too
+HISTORY_COLUMNS = ("run_id", "timestamp", "git_sha", "processor", "metric", "value")
+# Where each stage keeps its parallelism (§8.6); the tuple is the path inside the stage body.
+PARALLEL_FIELDS = {
+    "$source": ("initialSync", "parallelism"),
+    "$lookup": ("parallelism",),
+    "$merge": ("parallelism",),
+    "$emit": ("parallelism",),
+    "$externalFunction": ("parallelism",),
+}
+WINDOWS = ("$tumblingWindow", "$hoppingWindow", "$sessionWindow")
+
+
+def parallelism_settings(pipeline: Any) -> Iterator[tuple[str, Any]]:
+    """(pointer, raw value) of every parallelism setting, window inner pipelines included."""
+    for index, stage in enumerate(pipeline if isinstance(pipeline, list) else ()):
+        if not isinstance(stage, dict) or len(stage) != 1:
+            continue
+        (op, body), = stage.items()
+        if op in PARALLEL_FIELDS and isinstance(body, dict):
+            value = _dig(body, PARALLEL_FIELDS[op])
+            if value is not None:
+                yield "/" + "/".join((str(index), op, *PARALLEL_FIELDS[op])), value
+        if op in WINDOWS and isinstance(body, dict):
+            for pointer, value in parallelism_settings(body.get("pipeline")):
+                yield f"/{index}/{op}/pipeline{pointer}", value
+
+
+def cumulative_parallelism(pipeline: Any) -> int:
+    """(sum of parallelism values > 1) - (number of such stages), reference §8.6."""
+    values = [v for _, v in parallelism_settings(pipeline) if _is_int(v) and v > 1]
+    return sum(values) - len(values)
+
+
+def tier_for_parallelism(cumulative: int) -> str | None:
+    """Smallest tier allowing ``cumulative`` parallelism; None when even SP50 is too small."""
+    return next((t.name for t in TIER_TABLE.values() if cumulative <= t.max_parallelism), None)
+
+
+def minimum_tier(pipeline: Any) -> str | None:
+    return tier_for_parallelism(cumulative_parallelism(pipeline))
+
+
+@dataclass(frozen=True)
+class Advice:
+    processor: str
+    tier: str | None  # recommended; None = no tier can run this pipeline
+    parallelism: int
+    declared: str | None  # the processor file's tier, if any
+    reasons: tuple[str, ...]
+
+
+def advise_tier(spec: ProcessorSpec, profile: Mapping[str, float] | None = None) -> Advice:
+    """Recommend the smallest tier meeting every constraint we can measure. Pure."""
+    parallelism = cumulative_parallelism(spec.pipeline)
+    floor = tier_for_parallelism(parallelism)
+    if floor is None:
+        reason = f"cumulative parallelism {parallelism} exceeds SP50's limit of 64: reduce parallelism"
+        return Advice(spec.name, None, parallelism, spec.tier, (reason,))
+    reasons = [_parallelism_reason(parallelism, floor)]
+    if profile:
+        floor = _max_tier(floor, _memory_constraint(profile, reasons))
+        floor = _max_tier(floor, _throughput_constraint(profile, reasons))
+    else:
+        reasons.append("no profile recorded: advice from parallelism only (run `invoke profile --record`)")
+    if spec.tier and spec.tier != floor:
+        size = "larger" if TIERS.index(spec.tier) > TIERS.index(floor) else "smaller"
+        reasons.append(f"declared tier {spec.tier} is {size} than the recommended {floor}")
+    return Advice(spec.name, floor, parallelism, spec.tier, tuple(reasons))
+
+
+def resolve_tier(spec: ProcessorSpec, default_tier: str, profile: Mapping[str, float] | None = None) -> str | None:
+    """The tier to start ``spec`` on: its own, else DEFAULT_TIER, where ``auto`` means the advice."""
+    chosen = spec.tier or default_tier
+    return advise_tier(spec, profile).tier if chosen == "auto" else chosen
+
+
+def advise_all(desired: DesiredState, history: Path) -> list[Advice]:
+    """Advice for every desired processor, using the latest profiles recorded in ``history``."""
+    profiles = load_latest_profiles(history)
+    return [advise_tier(spec, profiles.get(spec.name)) for spec in desired.processors]
+
+
+def _parallelism_reason(parallelism: int, tier: str) -> str:
+    if parallelism == 0:
+        return "no stage sets parallelism above 1: any tier allows it"
+    return f"cumulative parallelism {parallelism} needs {tier} or larger (max {TIER_TABLE[tier].max_parallelism})"
+
+
+def _memory_constraint(profile: Mapping[str, float], reasons: list[str]) -> str | None:
+    memory = [profile[k] for k in ("memory_mb", "state_mb") if _is_number(profile.get(k))]
+    if not memory:
+        reasons.append("memory not checked: the profile has no memory_mb or state_mb")
+        return None
+    need = max(memory)
+    tier = next((t for t in TIER_TABLE.values() if need <= t.ram_gb * 1024 * HEADROOM), None)
+    if tier is None:
+        reasons.append(f"memory {need:.0f} MB exceeds 80 % of SP50's RAM: the processor will run out of memory")
+        return "SP50"
+    reasons.append(f"memory {need:.0f} MB fits {tier.name} (80 % of {tier.ram_gb:g} GB RAM)")
+    return tier.name
+
+
+def _throughput_constraint(profile: Mapping[str, float], reasons: list[str]) -> str | None:
+    mbps = _throughput_mbps(profile)
+    if mbps is None:
+        reasons.append("throughput not checked: the profile has no input_bytes_rate or avg_message_bytes")
+        return None
+    tier = next((t for t in TIER_TABLE.values() if mbps <= t.bandwidth_mbps * HEADROOM), None)
+    if tier is None:
+        reasons.append(f"throughput {mbps:.1f} Mbps exceeds 80 % of SP50's bandwidth")
+        return "SP50"
+    reasons.append(f"throughput {mbps:.1f} Mbps fits {tier.name} (80 % of {tier.bandwidth_mbps} Mbps)")
+    return tier.name
+
+
+def _throughput_mbps(profile: Mapping[str, float]) -> float | None:
+    """Busiest direction in megabits/s, from byte rates or message rates x average size."""
+    rates = [profile[k] for k in ("input_bytes_rate", "output_bytes_rate") if _is_number(profile.get(k))]
+    size = profile.get("avg_message_bytes")
+    if not rates and _is_number(size):
+        rates = [profile[k] * size for k in ("input_rate", "output_rate") if _is_number(profile.get(k))]
+    return max(rates) * 8 / 1e6 if rates else None
+
+
+def _max_tier(a: str, b: str | None) -> str:
+    return a if b is None or TIERS.index(a) >= TIERS.index(b) else b
+
+
+def load_latest_profiles(path: Path) -> dict[str, dict[str, float]]:
+    """processor -> {metric: value} from its latest run in a history.csv; {} when there is none."""
+    if not path.is_file():
+        return {}
+    latest: dict[str, tuple[str, str]] = {}  # processor -> (timestamp, run_id)
+    values: dict[tuple[str, str], dict[str, float]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in HISTORY_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataFileError(f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(HISTORY_COLUMNS)}")
+        for row_number, row in enumerate(reader, start=2):
+            value = _float_cell(path, row_number, row["value"])
+            key = (row["processor"], row["run_id"])
+            values.setdefault(key, {})[row["metric"]] = value
+            if (row["timestamp"], row["run_id"]) >= latest.get(row["processor"], ("", "")):
+                latest[row["processor"]] = (row["timestamp"], row["run_id"])
+    return {name: values[(name, run_id)] for name, (_, run_id) in latest.items()}
+
+
+def render_advice(advice: list[Advice], fmt: str = "text") -> str:
+    if fmt == "json":
+        return json.dumps({"advice": [asdict(a) for a in advice]}, indent=2)
+    lines = []
+    for a in advice:
+        lines.append(f"{a.processor}: {a.tier or 'no tier fits'} (declared {a.declared or 'default'})")
+        lines.extend(f"  - {reason}" for reason in a.reasons)
+    return "\n".join(lines) or "no processors"
+
+
+def _float_cell(path: Path, row_number: int, text: str | None) -> float:
+    try:
+        return float(text or "")
+    except ValueError:
+        raise DataFileError(f"{path}:{row_number}: value {text!r} is not a number") from None
+
+
+def _dig(body: dict, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
