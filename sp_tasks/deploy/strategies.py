@@ -83,7 +83,10 @@ def _connection_chain(change: Change) -> Chain:
 
 
 def _staged(change: Change, strategy: str, held: set[str]) -> bool:
+    """Blue-green/canary apply to updates that end STARTED; a canary needs a running X to compare."""
     updating = change.action in (Action.UPDATE, Action.UPDATE_RESET)
+    if strategy == "canary" and change.live_state not in RUNNING:
+        return False
     return strategy != "in-place" and updating and change.desired_state == "STARTED" and change.name not in held
 
 
