@@ -11,7 +11,7 @@ the executor must copy from the connection file (``ConnectionSpec.body``) before
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -110,5 +110,5 @@ def flatten(chains: list[Chain]) -> tuple[Step, ...]:
             unique = step.id if seen[step.id] == 1 else f"{step.id}#{seen[step.id]}"
             depends = tuple(renamed.get(d, d) for d in step.depends_on)
             renamed[step.id] = unique
-            steps.append(Step(unique, step.kind, step.target, step.payload, step.phase, depends, step.secret_paths, step.note))
+            steps.append(replace(step, id=unique, depends_on=depends))
     return tuple(steps)

@@ -8,8 +8,11 @@ carried out; creates, deletes, starts, stops and connections are the same in all
   start it → health-check it → stop X → rename X → ``X__blue`` (kept stopped as the rollback
   target) → stop green → rename green → X → start X, resuming green's checkpoint. The new X
   starts without X's old checkpoint; green writes to the same sinks as X while it is verified.
-- canary (X): create ``X__canary`` writing to shadow sinks (see ``shadow_definition``) → start
-  → compare it with X → delete it → apply X in place.
+- canary (X, running): create ``X__canary`` writing to shadow sinks → start → compare it with
+  X → delete it → apply X in place. Shadow sinks: ``$merge.into.coll``, ``$emit.topic``, a
+  time-series ``$emit.coll`` and ``options.dlq.coll`` get the ``__canary`` suffix; ``$emit`` to
+  ``__testLog`` is left alone. Any other sink (S3, Kinesis, a terminal ``$externalFunction``/
+  ``$https``, a target given by an expression) cannot be shadowed safely: StrategyError.
 
 A connection being replaced is deleted and created again, so every running processor using it
 is stopped first (phase HOLD) and restored to its planned state afterwards. Every plan that
@@ -18,17 +21,23 @@ delete. Rollback is not a strategy: it is a plan from a snapshot, applied in pla
 """
 from __future__ import annotations
 
-from sp_tasks.deploy.shadow import shadow_definition
+import copy
+from typing import Any
+
 from sp_tasks.deploy.steps import Chain, Phase, Step, Target, flatten
 from sp_tasks.deploy.steps import StepKind as K
-from sp_tasks.errors import ConfigError
+from sp_tasks.errors import ConfigError, StrategyError
 from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, LiveState
 from sp_tasks.planning.connections import referenced_connections
 from sp_tasks.planning.plan import Action, Change, Plan
 from sp_tasks.planning.processors import RUNNING
 
 STRATEGIES = ("in-place", "blue-green", "canary")
-BLUE_NOTE = "keeps the old definition and checkpoint, stopped, as the rollback target; Atlas discards its state after 45 days stopped"
+TEST_LOG = "__testLog"  # built-in log sink: a canary writing there needs no shadow
+BLUE_NOTE = (
+    "keeps the old definition and checkpoint, stopped, as the rollback target; "
+    "Atlas discards its state after 45 days stopped"
+)
 
 
 def build_steps(plan: Plan, *, strategy: str = "in-place", live: LiveState) -> tuple[Step, ...]:
@@ -199,3 +208,49 @@ def _health_chain(workspace: str, chains: list[Chain]) -> Chain:
         names = sorted(s.target.name for s in starts)
         chain.add(K.VERIFY_HEALTH, Target("workspace", workspace), {"processors": names})
     return chain
+
+
+def shadow_definition(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
+    """Copy of processor definition ``doc`` whose sink and DLQ write to ``__canary`` targets."""
+    shadow = copy.deepcopy(doc)
+    pipeline = shadow.get("pipeline") or []
+    if not pipeline or not isinstance(pipeline[-1], dict):
+        raise _cannot(source, "its pipeline has no sink stage")
+    _shadow_sink(pipeline[-1], source)
+    dlq = (shadow.get("options") or {}).get("dlq")
+    if isinstance(dlq, dict) and dlq.get("coll") is not None:
+        dlq["coll"] = _suffixed(dlq["coll"], source, "options.dlq.coll")
+    return shadow
+
+
+def _shadow_sink(stage: dict[str, Any], source: str) -> None:
+    if isinstance(stage.get("$merge"), dict):
+        into = stage["$merge"].get("into")
+        if not isinstance(into, dict):
+            raise _cannot(source, "$merge.into is not a document")
+        into["coll"] = _suffixed(into.get("coll"), source, "$merge.into.coll")
+        return
+    emit = stage.get("$emit")
+    if not isinstance(emit, dict):
+        raise _cannot(source, f"its sink {next(iter(stage), '?')} has no shadow form")
+    if emit.get("connectionName") == TEST_LOG:
+        return
+    if "topic" in emit:
+        emit["topic"] = _suffixed(emit["topic"], source, "$emit.topic")
+    elif "coll" in emit:
+        emit["coll"] = _suffixed(emit["coll"], source, "$emit.coll")
+    else:
+        raise _cannot(source, "its $emit writes to S3 or Kinesis, which have no shadow form")
+
+
+def _suffixed(value: Any, source: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise _cannot(source, f"{where} is an expression, not a fixed name")
+    return value + CANARY_SUFFIX
+
+
+def _cannot(source: str, why: str) -> StrategyError:
+    return StrategyError(
+        f"processor {source}: canary cannot shadow its output ({why}); deploy it with "
+        "--strategy in-place or blue-green"
+    )

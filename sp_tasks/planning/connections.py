@@ -103,10 +103,12 @@ def _compare(spec: ConnectionSpec, conn: LiveConnection, *, users: tuple[str, ..
         )
     if fields:
         reason = "changed: " + ", ".join(sorted({f.path.split("/")[1] for f in fields}))
-        return Change(action=Action.UPDATE, fields=fields, reason=reason, consequence=f"updated in place; {used_by}", **common)
+        consequence = f"updated in place; {used_by}"
+        return Change(action=Action.UPDATE, fields=fields, reason=reason, consequence=consequence, **common)
     if rotate_secrets and secrets:
         rotated = tuple(FieldChange(p, SECRET_MARK, SECRET_MARK) for p in secrets)
         consequence = f"secrets sent again; {used_by}"
-        return Change(action=Action.UPDATE, fields=rotated, reason="secret rotation asked", consequence=consequence, **common)
+        reason = "secret rotation asked"
+        return Change(action=Action.UPDATE, fields=rotated, reason=reason, consequence=consequence, **common)
     reason = "write-only secrets are not compared (rotate with --rotate-secrets)" if secrets else ""
     return Change(action=Action.NOOP, reason=reason, **common)

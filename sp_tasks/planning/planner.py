@@ -103,15 +103,14 @@ def _tier_resolver(default_tier: str, resolve_tier: TierSource) -> Callable[[Pro
 def _plan_connections(desired, live, processors: list[Change], *, prune: bool, rotate_secrets: bool) -> list[Change]:
     users = _users(processors)
     live_by_name = {c.name: c for c in live.connections}
+    flags = dict(prune=prune, rotate_secrets=rotate_secrets)
     changes = [
-        decide_connection(
-            spec, live_by_name.get(spec.name), users=users.get(spec.name, ()), prune=prune, rotate_secrets=rotate_secrets
-        )
+        decide_connection(spec, live_by_name.get(spec.name), users=users.get(spec.name, ()), **flags)
         for spec in desired.connections
     ]
     wanted = {spec.name for spec in desired.connections}
     changes += [
-        decide_connection(None, conn, users=users.get(conn.name, ()), prune=prune, rotate_secrets=rotate_secrets)
+        decide_connection(None, conn, users=users.get(conn.name, ()), **flags)
         for conn in live.connections
         if conn.name not in wanted
     ]

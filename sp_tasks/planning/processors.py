@@ -30,6 +30,7 @@ RESET_CONSEQUENCE = (
     "current position: events in flight are not reprocessed"
 )
 STOP_WINDOW = "output pauses from stop to restart (stop waits for a checkpoint, up to 300 s)"
+STOPPED = "until started again"
 
 
 def decide_processor(
@@ -75,26 +76,30 @@ def _compare(spec: ProcessorSpec, proc: LiveProcessor, tier: str | None) -> Chan
     after = processor_document(spec.name, spec.pipeline, spec.options, tier)
     compared = after if "tier" in before else {k: v for k, v in after.items() if k != "tier"}
     fields = compute_diff(before, compared)
-    want, live = spec.desired_state.value, proc.state
-    state_field = () if _state_matches(want, live) else (FieldChange("/state", live, want),)
+    want = spec.desired_state.value
+    state_field = () if _state_matches(want, proc.state) else (FieldChange("/state", proc.state, want),)
+    common = dict(before=before, after=after, tier=tier, fields=fields + state_field)
     if fields:
-        return _update(spec, proc, before, after, fields + state_field, tier)
-    common = dict(before=before, after=after, tier=tier, fields=state_field)
+        return _update(spec, proc, common)
+    return _state_only(spec, proc, bool(state_field), common)
+
+
+def _state_only(spec: ProcessorSpec, proc: LiveProcessor, differs: bool, common: dict) -> Change:
+    want, live = spec.desired_state.value, proc.state
     if live == "FAILED" and want == "STARTED":
         reason = "FAILED on Atlas with the definition Git wants: start again (retry)"
-        return _change(spec, proc, Action.START, reason=reason, consequence="retried from its last checkpoint", **common)
-    if not state_field:
+        consequence = "retried from its last checkpoint"
+        return _change(spec, proc, Action.START, reason=reason, consequence=consequence, **common)
+    if not differs:
         reason = "FAILED on Atlas; Git wants it stopped: left as is" if live == "FAILED" else ""
         return _change(spec, proc, Action.NOOP, reason=reason, **common)
+    reason = f"live {live}, Git wants {want}"
     if want == "STARTED":
         first = live == "CREATED"
         consequence = "first run: starts from the source's start position" if first else "resumes from its checkpoint"
-        return _change(spec, proc, Action.START, reason=f"live {live}, Git wants STARTED", consequence=consequence, **common)
+        return _change(spec, proc, Action.START, reason=reason, consequence=consequence, **common)
     consequence = "output pauses; checkpoint kept (Atlas discards state after 45 days stopped)"
-    reason = f"live {live}, Git wants STOPPED"
-    return _change(
-        spec, proc, Action.STOP, reason=reason, consequence=consequence, stop_window="until started again", **common
-    )
+    return _change(spec, proc, Action.STOP, reason=reason, consequence=consequence, stop_window=STOPPED, **common)
 
 
 def _state_matches(want: str, live: str) -> bool:
@@ -103,17 +108,23 @@ def _state_matches(want: str, live: str) -> bool:
     return live not in RUNNING  # CREATED, STOPPED, FAILED are all "not running"
 
 
-def _update(spec, proc, before, after, fields, tier) -> Change:
-    reset = reset_reason(before["pipeline"], after["pipeline"], spec.options)
+def _update(spec: ProcessorSpec, proc: LiveProcessor, common: dict) -> Change:
+    reset = reset_reason(common["before"]["pipeline"], common["after"]["pipeline"], spec.options)
     restarts = spec.desired_state.value == "STARTED"
-    stop_window = STOP_WINDOW if proc.state in RUNNING and restarts else ""
-    common = dict(before=before, after=after, fields=fields, tier=tier, stop_window=stop_window)
+    running = proc.state in RUNNING
+    common["stop_window"] = (STOP_WINDOW if restarts else STOPPED) if running else ""
     if reset:
-        consequence = RESET_CONSEQUENCE + ("" if restarts else " (when next started)")
-        reason = f"{reset}: needs resumeFromCheckpoint false"
+        reason, consequence = f"{reset}: needs resumeFromCheckpoint false", _reset_consequence(proc, restarts)
         return _change(spec, proc, Action.UPDATE_RESET, reason=reason, consequence=consequence, **common)
+    reason = "changed: " + _areas(common["fields"])
     consequence = "checkpoint and window state kept; " + ("resumes where it stopped" if restarts else "stays stopped")
-    return _change(spec, proc, Action.UPDATE, reason="changed: " + _areas(fields), consequence=consequence, **common)
+    return _change(spec, proc, Action.UPDATE, reason=reason, consequence=consequence, **common)
+
+
+def _reset_consequence(proc: LiveProcessor, restarts: bool) -> str:
+    if proc.state == "CREATED":
+        return "never started: no state to discard"
+    return RESET_CONSEQUENCE + ("" if restarts else " (when next started)")
 
 
 def _areas(fields: tuple[FieldChange, ...]) -> str:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from sp_tasks.planning.diff import FieldChange, changed_stages
-from sp_tasks.planning.plan import Action, Change, Plan, plan_to_json
+from sp_tasks.planning.plan import DESTRUCTIVE, Action, Change, Plan, plan_to_json
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -72,7 +72,8 @@ def _change_lines(change: Change) -> list[str]:
     lines = [f"  {SYMBOLS[change.action]} {change.kind} {change.name}: {change.action.value}{_state(change)}"]
     lines += [f"      {_field_line(f)}" for f in change.fields]
     lines += [f"      {line}" for line in _stage_context(change)]
-    for label, text in (("reason", change.reason), ("consequence", change.consequence), ("stop window", change.stop_window)):
+    labelled = (("reason", change.reason), ("consequence", change.consequence), ("stop window", change.stop_window))
+    for label, text in labelled:
         if text:
             lines.append(f"      {label}: {text}")
     return lines
@@ -131,7 +132,7 @@ def render_markdown(plan: Plan) -> str:
 
 
 def _action_cell(change: Change) -> str:
-    return f"**{change.action.value}**" if change.action in (Action.UPDATE_RESET, Action.REPLACE, Action.DELETE) else change.action.value
+    return f"**{change.action.value}**" if change.action in DESTRUCTIVE else change.action.value
 
 
 def _cell(text: str) -> str:

@@ -4,7 +4,15 @@ from __future__ import annotations
 import pytest
 
 from sp_tasks.errors import ConfigError
-from sp_tasks.model import ConnectionSpec, DesiredState, LiveConnection, LiveProcessor, LiveState, ProcessorSpec, ProcessorState
+from sp_tasks.model import (
+    ConnectionSpec,
+    DesiredState,
+    LiveConnection,
+    LiveProcessor,
+    LiveState,
+    ProcessorSpec,
+    ProcessorState,
+)
 from sp_tasks.planning.plan import Action
 from sp_tasks.planning.planner import compute_plan
 from sp_tasks.planning.processors import reset_reason
@@ -61,7 +69,8 @@ def test_changes_that_keep_the_checkpoint():
 
 
 def test_definition_change_on_a_stopped_processor_that_stays_stopped_has_no_stop_window():
-    change = plan([spec(pipeline=(SOURCE, {"$match": {"a": 1}}, SINK), state="STOPPED")], [live_proc(state="STOPPED")]).changes[0]
+    changed = spec(pipeline=(SOURCE, {"$match": {"a": 1}}, SINK), state="STOPPED")
+    change = plan([changed], [live_proc(state="STOPPED")]).changes[0]
     assert change.action is Action.UPDATE and change.stop_window == "" and "stays stopped" in change.consequence
 
 

@@ -5,11 +5,10 @@ import pytest
 from plan_scenarios import CASES, run_scenario, scenario_names
 
 from sp_tasks.atlas.paths import BY_NAME
-from sp_tasks.deploy.shadow import shadow_definition
 from sp_tasks.deploy.steps import ENDPOINTS, StepKind
-from sp_tasks.deploy.strategies import build_steps
+from sp_tasks.deploy.strategies import build_steps, shadow_definition
 from sp_tasks.errors import ConfigError, StrategyError
-from sp_tasks.model import DesiredState, LiveProcessor, LiveState, ProcessorSpec, ProcessorState
+from sp_tasks.model import ConnectionSpec, DesiredState, LiveProcessor, LiveState, ProcessorSpec, ProcessorState
 from sp_tasks.planning.planner import compute_plan
 
 SOURCE = {"$source": {"connectionName": "sample_stream_solar"}}
@@ -85,7 +84,8 @@ def test_unknown_strategy_is_a_config_error():
 
 
 def test_shadow_definition_suffixes_sinks_and_dlq_and_leaves_the_original_alone():
-    doc = {"name": "x", "pipeline": [SOURCE, MERGE], "options": {"dlq": {"connectionName": "main", "db": "d", "coll": "q"}}}
+    dlq = {"connectionName": "main", "db": "d", "coll": "q"}
+    doc = {"name": "x", "pipeline": [SOURCE, MERGE], "options": {"dlq": dlq}}
     shadow = shadow_definition(doc, source="x")
     assert shadow["pipeline"][1]["$merge"]["into"]["coll"] == "c__canary"
     assert shadow["options"]["dlq"]["coll"] == "q__canary" and doc["options"]["dlq"]["coll"] == "q"
@@ -104,3 +104,23 @@ def test_shadow_definition_suffixes_sinks_and_dlq_and_leaves_the_original_alone(
 def test_sinks_without_a_safe_shadow_refuse_the_canary_strategy(sink):
     with pytest.raises(StrategyError, match="in-place or blue-green"):
         shadow_definition({"pipeline": [SOURCE, sink]}, source="x")
+
+
+def test_removing_a_dlq_sends_an_empty_dlq_because_atlas_keeps_an_omitted_one():
+    dlq = {"dlq": {"connectionName": "main", "db": "d", "coll": "q"}}
+    live = LiveState(workspace={}, processors=(LiveProcessor("x", "1", "STOPPED", [SOURCE, MERGE], dlq, "SP10"),))
+    desired = DesiredState(processors=(ProcessorSpec("x", [SOURCE, MERGE], desired_state=ProcessorState.STOPPED),))
+    plan = compute_plan(desired, live, environment="e", workspace="w", project_id="g", default_tier="SP10")
+    assert kinds(build_steps(plan, live=live)) == [("modify_processor", "x")]
+    assert build_steps(plan, live=live)[0].payload["options"] == {"dlq": {}}
+
+
+def test_connection_steps_name_the_secret_fields_to_fill_but_carry_no_secret_value():
+    body = {"name": "k", "type": "Kafka", "bootstrapServers": "b:9092",
+            "authentication": {"mechanism": "PLAIN", "username": "u", "password": "hunter2"}}
+    desired = DesiredState(connections=(ConnectionSpec("k", "Kafka", body),))
+    live = LiveState(workspace={})
+    plan = compute_plan(desired, live, environment="e", workspace="w", project_id="g", default_tier="SP10")
+    create, wait = build_steps(plan, live=live)
+    assert create.secret_paths == ("/authentication/password",) and "hunter2" not in repr(create)
+    assert (create.endpoint, wait.kind) == ("createStreamConnection", StepKind.WAIT_CONNECTION_READY)
