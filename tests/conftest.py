@@ -20,6 +20,14 @@ GROUP_ID = "0123456789abcdef01234567"
 _SCRUBBED_PREFIXES = ("MONGODB_ATLAS_", "ATLAS_", "INVOKE_", "SP_EMULATOR_", "HTTP_PROXY", "HTTPS_PROXY")
 
 
+def pytest_addoption(parser):
+    # Registered here, not in tests/planning/conftest.py: pytest reads options only from
+    # conftest files it loads at startup, and this one loads whatever path is given.
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite golden expected files (tests/cases/**/expected*) from current output; "
+                          "review the diff before committing")
+
+
 @pytest.fixture(autouse=True)
 def _hermetic_environment(monkeypatch):
     """No test may reach real Atlas or read a developer's credentials by accident."""

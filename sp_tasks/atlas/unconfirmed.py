@@ -50,3 +50,15 @@ INVALID_GROUP_ID_CODE = "INVALID_GROUP_ID"
 # A pipeline ending in $https: MCP accepts it as terminal, the $https docs say it must precede
 # $emit/$merge (reference §8.1). We follow the docs: False = $https is not a sink.
 HTTPS_TERMINAL_SINK = False
+
+# Behaviours the planner and executor rely on (reference §4–§5 leave them open). Each is the
+# reading we found most likely; when real Atlas disagrees, the named module is what changes.
+PLANNER_ASSUMPTIONS = (
+    "renaming a processor (PATCH name) keeps its checkpoint (deploy/strategies.py blue-green)",
+    "a transitional STARTING state counts as running (planning/processors.py RUNNING)",
+    "write-only connection fields are exactly those in emulator/bodies.py WRITE_ONLY",
+    "Atlas fills region and networking PUBLIC when a connection body omits them (planning/normalize.py)",
+    "a connection PATCH without its secret fields keeps the stored secrets (rollback of connections)",
+    "PATCH of a processor accepts tier (deploy/strategies.py _modify_body)",
+    "startWith without a tier starts on the processor's or workspace's tier",
+)

@@ -1,16 +1,7 @@
-"""Planning test options: ``--update-golden`` rewrites the expected files of tests/cases/plan/."""
+"""Planning fixtures: ``update_golden`` is true under ``pytest --update-golden`` (option in tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest
-
-
-def pytest_addoption(parser):
-    parser.addoption(
-        "--update-golden",
-        action="store_true",
-        default=False,
-        help="rewrite tests/cases/plan/<scenario>/expected* from the current output (review the diff!)",
-    )
 
 
 @pytest.fixture
