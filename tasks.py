@@ -10,7 +10,8 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from sp_tasks.taskkit import reports_errors
+from sp_tasks.errors import ExitStatus
+from sp_tasks.taskkit import check_format, emit, exit_with, reports_errors
 
 ROOT = Path(__file__).resolve().parent
 
@@ -56,6 +57,38 @@ def emulator_status(c, env=None):
     print(daemon.status(emulator_data_dir(settings), settings.emulator_port).describe())
 
 
+# -- validation and tiers -------------------------------------------------------------------
+@task(help={"env": "environment whose ${VAR} values and DEFAULT_TIER to use (default local)",
+            "format": "text (default), json, or github (workflow annotations)"})
+@reports_errors
+def validate(c, env=None, format=None):
+    """Check processors/ and connections/ offline (schemas, ASP rules, secrets); exit 4 on errors."""
+    from sp_tasks import diagnostics
+    from sp_tasks.desired import load_project
+    from sp_tasks.validation import validate_project
+
+    fmt = check_format(format or "text", diagnostics.FORMATS)
+    settings = _settings(c, env)
+    found = validate_project(load_project(settings))
+    emit(diagnostics.render(found, fmt))
+    if settings.github_actions and format is None and found:
+        emit(diagnostics.render_github(found))
+    exit_with(ExitStatus.INVALID if diagnostics.count(found)[0] else ExitStatus.SUCCESS)
+
+
+@task(help={"env": "environment whose baselines/<env>/history.csv profiles to use (default local)",
+            "format": "text (default) or json"})
+@reports_errors
+def tier_advise(c, env=None, format="text"):
+    """Recommend a tier per processor: parallelism rule, plus memory and throughput when profiled."""
+    from sp_tasks.desired import load_desired
+    from sp_tasks.tiers import advise_all, render_advice
+
+    fmt = check_format(format, ("text", "json"))
+    settings = _settings(c, env)
+    emit(render_advice(advise_all(load_desired(settings), settings.baselines_dir / "history.csv"), fmt))
+
+
 emulator = Collection("emulator")
 emulator.add_task(emulator_start, "start")
 emulator.add_task(emulator_stop, "stop")
@@ -63,4 +96,6 @@ emulator.add_task(emulator_status, "status")
 
 # Register new tasks here as well as defining them above.
 ns = Collection(emulator)
+ns.add_task(validate)
+ns.add_task(tier_advise)
 ns.configure({"sp": {"env": "local"}})

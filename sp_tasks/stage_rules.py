@@ -147,7 +147,8 @@ def _source_variant(f: Findings, kind: str | None, body: dict, at: str) -> None:
 def _merge(f: Findings, body: dict, at: str) -> None:
     if "topic" in body:
         f.add(join(at, "topic"), "merge-topic", "$merge cannot write to a topic; use $emit for Kafka")
-    f.known(body, {"into", "on", "let", "whenMatched", "whenNotMatched", "parallelism", "topic"}, at, "$merge")
+    f.known({k: v for k, v in body.items() if k != "topic"},
+            {"into", "on", "let", "whenMatched", "whenNotMatched", "parallelism"}, at, "$merge")
     if f.require(body, ["into"], at, "$merge") and f.object(body["into"], join(at, "into"), "$merge.into"):
         into = join(at, "into")
         f.require(body["into"], ["connectionName", "db", "coll"], into, "$merge.into")
@@ -215,7 +216,8 @@ def _from(f: Findings, body: dict, at: str, op: str) -> None:
     if not f.require(body, ["from", "as"], at, op):
         return
     if not isinstance(body["from"], dict):
-        f.add(join(at, "from"), "field-type", f"{op}.from must be {{\"connectionName\", \"db\", \"coll\"}} in ASP")
+        f.add(join(at, "from"), "field-type", f"{op}.from must be {{\"connectionName\": ..., \"db\": ..., \"coll\": ...}}: "
+                                                   "stream processing looks up through a connection")
         return
     f.require(body["from"], ["connectionName", "db", "coll"], join(at, "from"), f"{op}.from")
     f.known(body["from"], {"connectionName", "db", "coll"}, join(at, "from"), f"{op}.from")

@@ -24,9 +24,18 @@ def reports_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except SpTasksError as err:
-            raise Exit(f"error: {err}", code=int(err.exit_status)) from None
+            raise Exit(_message(err), code=int(err.exit_status)) from None
 
     return wrapper
+
+
+def _message(err: SpTasksError) -> str:
+    diagnostics = getattr(err, "diagnostics", None)  # ValidationFailed: show every problem, not a count
+    if diagnostics:
+        from sp_tasks.diagnostics import render_text
+
+        return f"{render_text(diagnostics)}\nerror: {err}"
+    return f"error: {err}"
 
 
 def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:

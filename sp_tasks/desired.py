@@ -1,0 +1,226 @@
+"""Desired state from Git: reads ``processors/*.json`` and ``connections/*.json`` and renders
+``${VAR}`` placeholders from the environment's settings.
+
+Two forms: :func:`load_project` keeps everything validation needs (raw and rendered documents,
+pointer -> line maps, load-time problems such as malformed JSON or unset variables);
+:func:`load_desired` validates that project and returns the :class:`DesiredState` the planner
+uses, raising :class:`ValidationFailed` with every diagnostic when anything is wrong. Key order
+is kept throughout (it matters in MongoDB pipelines). Placeholder syntax is in
+docs/file-formats.md: only ``${NAME}`` (never ``$NAME``: that is a MongoDB field path), with an
+optional type for whole-string values, ``"${PARTITIONS:int}"`` -> 8.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from sp_tasks import jsonpos
+from sp_tasks.diagnostics import Problem
+from sp_tasks.errors import MalformedJson, ValidationFailed
+from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState
+
+if TYPE_CHECKING:
+    from sp_tasks.settings import EnvSettings
+
+PROCESSOR, CONNECTION = "processor", "connection"
+FILE_ONLY_KEYS = ("$schema", "$comment", "description")  # documentation; never sent to Atlas
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_NAME_AND_TYPE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(int|number|bool|string))?$")
+_SECRET_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "credentials",
+                 "authorization", "cookie"}
+_KEY_QUALIFIERS = {"api", "private", "secret", "ssl", "access", "signing", "encryption", "auth"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One definition file as read: ``raw`` before and ``doc`` after ${VAR} rendering."""
+
+    path: str  # relative to the project root, POSIX separators, e.g. "processors/x.json"
+    kind: str  # PROCESSOR | CONNECTION
+    raw: Any = None  # None when the file did not parse (see ``syntax_error``)
+    doc: Any = None
+    json: jsonpos.JsonDocument | None = None
+    syntax_error: MalformedJson | None = None
+    problems: tuple[Problem, ...] = ()  # load-time: unset variables, bad placeholders, duplicate keys
+
+    @property
+    def stem(self) -> str:
+        return Path(self.path).stem
+
+    def line_of(self, pointer: str) -> int:
+        return self.json.line_of(pointer) if self.json else 1
+
+
+@dataclass(frozen=True)
+class Project:
+    files: tuple[SourceFile, ...]
+    config_file: str = ""  # where variables are set, for messages
+    default_tier: str | None = None
+
+    def of_kind(self, kind: str) -> list[SourceFile]:
+        return [f for f in self.files if f.kind == kind]
+
+
+def load_project(settings: "EnvSettings") -> Project:
+    """Read every definition file under ``settings.root``; never raises for bad content."""
+    files = [
+        _load_file(settings.root, path, kind, settings)
+        for kind, folder in ((PROCESSOR, "processors"), (CONNECTION, "connections"))
+        for path in sorted((settings.root / folder).glob("*.json"))
+    ]
+    return Project(tuple(files), settings.config_file, settings.default_tier)
+
+
+def load_desired(settings: "EnvSettings") -> DesiredState:
+    """Validated desired state; raises ValidationFailed (exit 4) listing every error."""
+    from sp_tasks.validation import validate_project  # validation imports this module's types
+
+    project = load_project(settings)
+    diagnostics = validate_project(project)
+    if any(d.is_error for d in diagnostics):
+        raise ValidationFailed(diagnostics)
+    return build_state(project)
+
+
+def build_state(project: Project) -> DesiredState:
+    """DesiredState from an already validated project. Pure."""
+    processors = tuple(_processor_spec(f) for f in project.of_kind(PROCESSOR))
+    connections = tuple(_connection_spec(f) for f in project.of_kind(CONNECTION))
+    return DesiredState(processors, connections)
+
+
+def _processor_spec(source: SourceFile) -> ProcessorSpec:
+    doc = source.doc
+    return ProcessorSpec(name=doc["name"], pipeline=doc["pipeline"], options=doc.get("options"),
+                         tier=doc.get("tier"), desired_state=ProcessorState(doc.get("state", "STARTED")),
+                         file=source.path)
+
+
+def _connection_spec(source: SourceFile) -> ConnectionSpec:
+    body = {k: v for k, v in source.doc.items() if k not in FILE_ONLY_KEYS}
+    return ConnectionSpec(name=body["name"], type=body["type"], body=body, file=source.path,
+                          secret_paths=tuple(secret_pointers(body)))
+
+
+def _load_file(root: Path, path: Path, kind: str, settings: "EnvSettings") -> SourceFile:
+    relative = path.relative_to(root).as_posix()
+    try:
+        parsed = jsonpos.parse(path.read_text(encoding="utf-8-sig"), relative)
+    except MalformedJson as err:
+        return SourceFile(relative, kind, syntax_error=err)
+    except UnicodeDecodeError as err:
+        return SourceFile(relative, kind, syntax_error=MalformedJson(relative, 1, err.start + 1, "not UTF-8 text"))
+    problems = [Problem(p, "duplicate-key", f"key \"{jsonpos.split(p)[-1]}\" appears twice in one object; "
+                                            "keep one (JSON parsers silently drop the first)")
+                for p in parsed.duplicate_keys]
+    doc = render(parsed.value, settings.lookup, "", problems, settings.config_file)
+    return SourceFile(relative, kind, parsed.value, doc, parsed, None, tuple(problems))
+
+
+def render(value: Any, lookup: Any, pointer: str, problems: list[Problem], config_file: str = "config.env") -> Any:
+    """Copy of ``value`` with every ``${VAR}`` in string values replaced via ``lookup(VAR)``.
+
+    Keys are never rendered. An unset variable leaves the placeholder in place and adds an
+    ``unset-variable`` problem; a typed whole-string placeholder converts the value."""
+    if isinstance(value, dict):
+        return {k: render(v, lookup, jsonpos.join(pointer, k), problems, config_file) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, lookup, jsonpos.join(pointer, i), problems, config_file) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = PLACEHOLDER.fullmatch(value)
+    spec = _NAME_AND_TYPE.match(whole.group(1)) if whole else None
+    if spec and spec.group(2):
+        return _typed(value, spec.group(1), spec.group(2), lookup, pointer, problems, config_file)
+    return PLACEHOLDER.sub(lambda m: _substitute(m, lookup, pointer, problems, config_file), value)
+
+
+def _substitute(match: re.Match, lookup: Any, pointer: str, problems: list[Problem], config_file: str) -> str:
+    spec = _NAME_AND_TYPE.match(match.group(1))
+    if not spec:
+        problems.append(Problem(pointer, "placeholder-syntax", f"\"{match.group(0)}\" is not a placeholder: "
+                                                               "write ${NAME} or ${NAME:int|number|bool|string}"))
+        return match.group(0)
+    if spec.group(2) and spec.group(2) != "string":
+        problems.append(Problem(pointer, "placeholder-syntax", f"typed placeholder {match.group(0)} must be the "
+                                                               "whole string value"))
+        return match.group(0)
+    value = lookup(spec.group(1))
+    if value is None:
+        problems.append(_unset(spec.group(1), pointer, config_file))
+        return match.group(0)
+    return value
+
+
+def _typed(text: str, name: str, kind: str, lookup: Any, pointer: str, problems: list[Problem],
+           config_file: str) -> Any:
+    value = lookup(name)
+    if value is None:
+        problems.append(_unset(name, pointer, config_file))
+        return text
+    try:
+        return {"int": int, "number": _number, "bool": _bool, "string": str}[kind](value.strip())
+    except ValueError:
+        problems.append(Problem(pointer, "placeholder-type", f"${{{name}:{kind}}}: value of {name} is not "
+                                                             f"a valid {kind}; fix it in {config_file}"))
+        return text
+
+
+def _unset(name: str, pointer: str, config_file: str) -> Problem:
+    return Problem(pointer, "unset-variable", f"${{{name}}} is not set: add {name}=... to {config_file} "
+                                              f"or export {name}")
+
+
+def _number(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def _bool(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.lower() == "true"
+
+
+def secret_pointers(doc: Any, pointer: str = "") -> list[str]:
+    """Pointers of values that are credentials, judged by key name (e.g. ``password``,
+    ``clientSecret``, ``sslKey``, ``Authorization``, ``x-api-key``) or by a header value that
+    starts with ``Bearer``/``Basic``. Used to demand ``${VAR}`` references and to redact."""
+    found: list[str] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            at = jsonpos.join(pointer, key)
+            if is_secret_key(key) and not isinstance(value, (dict, list)):
+                found.append(at)
+            elif key == "headers" and isinstance(value, dict):
+                found.extend(jsonpos.join(at, h) for h, v in value.items()
+                             if is_secret_key(h) or (isinstance(v, str) and re.match(r"(?i)(bearer|basic)\s", v)))
+            else:
+                found.extend(secret_pointers(value, at))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            found.extend(secret_pointers(value, jsonpos.join(pointer, index)))
+    return found
+
+
+def is_secret_key(key: str) -> bool:
+    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", key)]
+    if not words:
+        return False
+    if words[-1] in _SECRET_WORDS or "".join(words) in ("apikey", "accesskey", "privatekey"):
+        return True
+    return words[-1] == "key" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
+
+
+def resolve(doc: Any, pointer: str) -> Any:
+    """The value at ``pointer`` in ``doc`` (None when absent)."""
+    for token in jsonpos.split(pointer):
+        if isinstance(doc, list) and token.isdigit() and int(token) < len(doc):
+            doc = doc[int(token)]
+        elif isinstance(doc, dict):
+            doc = doc.get(token)
+        else:
+            return None
+    return doc

@@ -1,0 +1,110 @@
+"""Tier table, the exact cumulative-parallelism rule, tier advice and profile loading."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sp_tasks.errors import DataFileError
+from sp_tasks.model import ProcessorSpec
+from sp_tasks.tiers import (TIER_TABLE, advise_tier, cumulative_parallelism, load_latest_profiles, minimum_tier,
+                            render_advice, resolve_tier, tier_for_parallelism)
+
+SOURCE = {"$source": {"connectionName": "c", "db": "d", "initialSync": {"enable": True, "parallelism": 4}}}
+MERGE2 = {"$merge": {"into": {"connectionName": "c", "db": "d", "coll": "x"}, "parallelism": 2}}
+PLAIN = [{"$source": {"connectionName": "sample_stream_solar"}}, {"$emit": {"connectionName": "__testLog"}}]
+
+
+def spec(pipeline=PLAIN, tier=None):
+    return ProcessorSpec(name="p", pipeline=pipeline, tier=tier)
+
+
+def test_table_matches_the_reference():
+    assert [(t.name, t.ram_gb, t.bandwidth_mbps, t.max_parallelism) for t in TIER_TABLE.values()] == [
+        ("SP2", 0.5, 50, 1), ("SP5", 1, 125, 2), ("SP10", 2, 200, 8), ("SP30", 8, 750, 16), ("SP50", 32, 2500, 64)]
+
+
+def test_reference_example_source_4_plus_merge_2_needs_sp10():
+    assert cumulative_parallelism([SOURCE, MERGE2]) == 4
+    assert minimum_tier([SOURCE, MERGE2]) == "SP10"
+
+
+def test_parallelism_inside_windows_counts_and_invalid_values_do_not():
+    lookup = {"$lookup": {"from": {}, "as": "x", "parallelism": 3}}
+    window = {"$tumblingWindow": {"interval": {"size": 1, "unit": "second"}, "pipeline": [lookup]}}
+    assert cumulative_parallelism([SOURCE, window]) == 3 + 2
+    assert cumulative_parallelism([{"$merge": {"parallelism": "8"}}, {"$emit": {"parallelism": True}}]) == 0
+
+
+@pytest.mark.parametrize("cumulative, tier", [(0, "SP2"), (1, "SP2"), (2, "SP5"), (3, "SP10"), (8, "SP10"),
+                                              (9, "SP30"), (16, "SP30"), (17, "SP50"), (64, "SP50"), (65, None)])
+def test_tier_for_parallelism_boundaries(cumulative, tier):
+    assert tier_for_parallelism(cumulative) == tier
+
+
+def test_advice_without_profile_uses_parallelism_only():
+    advice = advise_tier(spec([SOURCE, MERGE2], tier="SP5"))
+    assert (advice.tier, advice.parallelism, advice.declared) == ("SP10", 4, "SP5")
+    assert any("no profile" in r for r in advice.reasons) and any("smaller than the recommended SP10" in r
+                                                                  for r in advice.reasons)
+
+
+@pytest.mark.parametrize("profile, tier", [
+    ({"memory_mb": 300, "state_mb": 100}, "SP2"),      # 80 % of 0.5 GB = 409.6 MB
+    ({"memory_mb": 700}, "SP5"),                       # 80 % of 1 GB = 819.2 MB
+    ({"state_mb": 900}, "SP10"),
+    ({"memory_mb": 30000}, "SP50"),                    # over every tier: largest, with a warning
+    ({"input_bytes_rate": 6e6}, "SP5"),                # 48 Mbps > 40 (SP2), <= 100 (SP5)
+    ({"input_rate": 20000, "output_rate": 100, "avg_message_bytes": 1000}, "SP10"),  # 160 Mbps
+    ({"memory_mb": 100, "output_bytes_rate": 70e6}, "SP30"),  # 560 Mbps
+])
+def test_advice_with_profile_takes_the_largest_constraint(profile, tier):
+    assert advise_tier(spec(), profile).tier == tier
+
+
+def test_advice_says_what_it_could_not_check():
+    reasons = advise_tier(spec(), {"input_rate": 500.0}).reasons
+    assert any("memory not checked" in r for r in reasons) and any("throughput not checked" in r for r in reasons)
+
+
+def test_no_tier_fits_more_than_64():
+    big = [{"$merge": {"parallelism": 64}}, {"$emit": {"parallelism": 4}}]
+    assert advise_tier(spec(big)).tier is None
+
+
+def test_resolve_tier_prefers_the_file_then_default_then_advice():
+    assert resolve_tier(spec(tier="SP30"), "SP10") == "SP30"
+    assert resolve_tier(spec(), "SP5") == "SP5"
+    assert resolve_tier(spec([SOURCE, MERGE2]), "auto") == "SP10"
+
+
+HISTORY = """run_id,timestamp,git_sha,processor,metric,value
+r1,2026-01-01T00:00:00Z,aaa,p,memory_mb,100
+r1,2026-01-01T00:00:00Z,aaa,p,input_rate,50
+r2,2026-01-02T00:00:00Z,bbb,p,memory_mb,900
+r2,2026-01-02T00:00:00Z,bbb,q,memory_mb,10
+r0,2025-12-31T00:00:00Z,ccc,q,memory_mb,999
+"""
+
+
+def test_latest_run_per_processor(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(HISTORY)
+    assert load_latest_profiles(path) == {"p": {"memory_mb": 900.0}, "q": {"memory_mb": 10.0}}
+    assert load_latest_profiles(tmp_path / "missing.csv") == {}
+
+
+def test_malformed_history_names_file_and_row(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("run_id,timestamp,processor,metric,value\n")
+    with pytest.raises(DataFileError, match="missing column"):
+        load_latest_profiles(path)
+    path.write_text(HISTORY + "r3,2026-01-03T00:00:00Z,c,p,memory_mb,lots\n")
+    with pytest.raises(DataFileError, match=r"history.csv:7: value 'lots'"):
+        load_latest_profiles(path)
+
+
+def test_json_rendering():
+    body = json.loads(render_advice([advise_tier(spec())], "json"))
+    assert body["advice"][0]["processor"] == "p" and body["advice"][0]["tier"] == "SP2"
+    assert render_advice([advise_tier(spec())]).startswith("p: SP2")
