@@ -1,0 +1,190 @@
+"""Runs STARTED processors: one background thread ticks every engine; checkpoints; stats.
+
+This is the backend's only handle on execution. ``start`` builds an ``Engine`` for a processor
+(resuming from its checkpoint unless told not to), one daemon thread ticks all engines every
+``tick_seconds``, and processor-level failures (a missing connection, an unsupported stage, a
+``$https`` with ``onError: fail``) are reported through ``on_failure(processor_id, message)``,
+always from the runtime thread and never while this module holds a lock. Checkpoints live in
+the table ``runtime_checkpoints`` of the shared ``Database``; sink documents, topics and test
+logs in ``documents`` (a ``DocumentStore``).
+
+Lock order: engine lock → database lock. Callers must not call ``Runtime`` methods from inside
+``Database.transaction()``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sp_tasks.emulator.db import Database
+from sp_tasks.emulator.documents import DocumentStore
+from sp_tasks.emulator.engine import extjson
+
+CHECKPOINT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runtime_checkpoints (
+    processor_id TEXT PRIMARY KEY, state TEXT NOT NULL, saved REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    processor_id: str
+    name: str
+    group_id: str
+    workspace: str
+    pipeline: list
+    options: dict | None
+    connections: dict[str, dict]
+
+
+class Checkpoints:
+    def __init__(self, db: Database):
+        self.db = db
+        db.ensure_schema(CHECKPOINT_SCHEMA)
+
+    def load(self, processor_id: str) -> dict | None:
+        rows = self.db.query("SELECT state FROM runtime_checkpoints WHERE processor_id=?", (processor_id,))
+        return extjson.loads(rows[0]["state"]) if rows else None
+
+    def save(self, conn: Any, processor_id: str, state: dict) -> None:
+        conn.execute("INSERT INTO runtime_checkpoints VALUES (?,?,?) ON CONFLICT DO UPDATE SET state=excluded.state, "
+                     "saved=excluded.saved", (processor_id, extjson.dumps(state), time.time()))
+
+    def delete(self, processor_id: str | None = None) -> None:
+        if processor_id is None:
+            self.db.execute("DELETE FROM runtime_checkpoints")
+        else:
+            self.db.execute("DELETE FROM runtime_checkpoints WHERE processor_id=?", (processor_id,))
+
+
+class Runtime:
+    def __init__(self, db: Database, *, sample_rate: float = 200.0, tick_seconds: float = 0.05,
+                 on_failure: Callable[[str, str], None] | None = None):
+        self.db = db
+        self.documents = DocumentStore(db)
+        self.checkpoints = Checkpoints(db)
+        self.sample_rate = sample_rate
+        self.tick_seconds = tick_seconds
+        self.on_failure = on_failure
+        self._engines: dict[str, Any] = {}
+        self._failures: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._halt = threading.Event()
+
+    # -- control ------------------------------------------------------------------------------
+    def start(self, spec: RunSpec, *, resume: bool = True) -> None:
+        from sp_tasks.emulator.engine.processor import Engine
+
+        self.stop(spec.processor_id)
+        if not resume:
+            self.checkpoints.delete(spec.processor_id)
+        saved = self.checkpoints.load(spec.processor_id) if resume else None
+        try:
+            engine = Engine(spec, self.documents, sample_rate=self.sample_rate, save=self.checkpoints.save,
+                            checkpoint=saved)
+        except Exception as err:
+            self._report(spec.processor_id, str(err) or type(err).__name__)
+        else:
+            with self._lock:
+                self._engines[spec.processor_id] = engine
+        self._ensure_thread()
+
+    def stop(self, processor_id: str) -> None:
+        with self._lock:
+            engine = self._engines.pop(processor_id, None)
+        if engine is not None:
+            engine.shutdown("stopped")
+
+    def discard(self, processor_id: str) -> None:
+        self.checkpoints.delete(processor_id)
+
+    def is_running(self, processor_id: str) -> bool:
+        with self._lock:
+            return processor_id in self._engines
+
+    def set_sample_rate(self, docs_per_second: float) -> None:
+        self.sample_rate = float(docs_per_second)
+        for engine in self._running():
+            engine.set_sample_rate(self.sample_rate)
+
+    def stats(self, processor_id: str) -> dict | None:
+        with self._lock:
+            engine = self._engines.get(processor_id)
+        if engine is not None:
+            return engine.stats("running")
+        saved = self.checkpoints.load(processor_id)
+        return saved.get("stats") if saved else None
+
+    def reset(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+            self._failures.clear()
+        for engine in engines:
+            with engine.lock:
+                engine.closed = True
+        self.checkpoints.delete()
+        self.documents.reset()
+
+    def close(self) -> None:
+        self._halt.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self._thread = None
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.shutdown("stopped")
+
+    # -- the thread ---------------------------------------------------------------------------
+    def _running(self) -> list[Any]:
+        with self._lock:
+            return list(self._engines.values())
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._halt.clear()
+            self._thread = threading.Thread(target=self._loop, name="sp-emulator-runtime", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._halt.is_set():
+            started = time.monotonic()
+            self.tick()
+            self._halt.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
+
+    def tick(self) -> None:
+        """One round over every running engine (the thread calls this; tests may too)."""
+        wall = time.time()
+        for engine in self._running():
+            try:
+                engine.tick(wall)
+            except Exception as err:
+                self._fail(engine, str(err) or type(err).__name__)
+        self._deliver_failures()
+
+    def _fail(self, engine: Any, message: str) -> None:
+        with self._lock:
+            if self._engines.get(engine.processor_id) is engine:
+                del self._engines[engine.processor_id]
+        try:
+            engine.shutdown("error")
+        except Exception:
+            with engine.lock:
+                engine.closed = True  # the database is what failed: keep the last good checkpoint
+        self._report(engine.processor_id, message)
+
+    def _report(self, processor_id: str, message: str) -> None:
+        with self._lock:
+            self._failures.append((processor_id, message))
+
+    def _deliver_failures(self) -> None:
+        with self._lock:
+            failures, self._failures = self._failures, []
+        for processor_id, message in failures:
+            if self.on_failure is not None:
+                self.on_failure(processor_id, message)
