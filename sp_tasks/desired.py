@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 from sp_tasks import jsonpos
 from sp_tasks.diagnostics import Problem
@@ -119,7 +119,10 @@ def _load_file(root: Path, path: Path, kind: str, settings: "EnvSettings") -> So
     return SourceFile(relative, kind, parsed.value, doc, parsed, None, tuple(problems))
 
 
-def render(value: Any, lookup: Any, pointer: str, problems: list[Problem], config_file: str = "config.env") -> Any:
+Lookup = Callable[[str], "str | None"]
+
+
+def render(value: Any, lookup: Lookup, pointer: str, problems: list[Problem], config_file: str = "config.env") -> Any:
     """Copy of ``value`` with every ``${VAR}`` in string values replaced via ``lookup(VAR)``.
 
     Keys are never rendered. An unset variable leaves the placeholder in place and adds an
@@ -137,7 +140,7 @@ def render(value: Any, lookup: Any, pointer: str, problems: list[Problem], confi
     return PLACEHOLDER.sub(lambda m: _substitute(m, lookup, pointer, problems, config_file), value)
 
 
-def _substitute(match: re.Match, lookup: Any, pointer: str, problems: list[Problem], config_file: str) -> str:
+def _substitute(match: re.Match, lookup: Lookup, pointer: str, problems: list[Problem], config_file: str) -> str:
     spec = _NAME_AND_TYPE.match(match.group(1))
     if not spec:
         problems.append(Problem(pointer, "placeholder-syntax", f"\"{match.group(0)}\" is not a placeholder: "
@@ -154,7 +157,7 @@ def _substitute(match: re.Match, lookup: Any, pointer: str, problems: list[Probl
     return value
 
 
-def _typed(text: str, name: str, kind: str, lookup: Any, pointer: str, problems: list[Problem],
+def _typed(text: str, name: str, kind: str, lookup: Lookup, pointer: str, problems: list[Problem],
            config_file: str) -> Any:
     value = lookup(name)
     if value is None:

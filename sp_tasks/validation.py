@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from sp_tasks.desired import CONNECTION, PLACEHOLDER, PROCESSOR, resolve, secret_pointers
 from sp_tasks.diagnostics import ERROR, WARNING, Diagnostic, Problem
+from sp_tasks.model import BUILTIN_CONNECTIONS, RESERVED_SUFFIXES
 from sp_tasks.pipeline_rules import WINDOWS, check_processor, stage_op
 from sp_tasks.schema_check import check_schema
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from sp_tasks.desired import Project, SourceFile
 
 UNKNOWN_TYPE = "?"  # a connection whose file did not load: referencing it is fine, its type unknown
+_WARNING_RULES = ("unused-connection", "validate-without-dlq")
 
 
 def validate_project(project: "Project") -> list[Diagnostic]:
@@ -55,13 +57,26 @@ def _file_problems(source: "SourceFile", types: dict[str, str], default_tier: st
         yield Problem("", "file-shape", f"a {source.kind} file must hold one JSON object")
         return
     yield from check_schema(source.kind, doc)
-    if isinstance(doc.get("name"), str) and doc["name"] != source.stem:
-        yield Problem("/name", "name-mismatch", f"name \"{doc['name']}\" must equal the file name "
-                                                f"\"{source.stem}\"; rename the file or the {source.kind}")
+    if isinstance(doc.get("name"), str):
+        yield from _name_problems(source, doc)
     if source.kind == CONNECTION:
         yield from _inline_secrets(source.raw, secret_pointers(source.raw), doc.get("name") or source.stem)
     elif isinstance(doc.get("pipeline"), list) and doc["pipeline"]:
         yield from _processor_rules(source, doc, types, default_tier)
+
+
+def _name_problems(source: "SourceFile", doc: dict) -> Iterator[Problem]:
+    name = doc["name"]
+    if name != source.stem:
+        yield Problem("/name", "name-mismatch", f"name \"{name}\" must equal the file name "
+                                                f"\"{source.stem}\"; rename the file or the {source.kind}")
+    if source.kind == PROCESSOR and name.endswith(RESERVED_SUFFIXES):
+        yield Problem("/name", "reserved-name", f"names ending in {', '.join(RESERVED_SUFFIXES)} are the copies "
+                                                "deploy strategies make; rename the processor")
+    builtin = BUILTIN_CONNECTIONS.get(name)
+    if source.kind == CONNECTION and builtin and doc.get("type") != builtin:
+        yield Problem("/name", "reserved-name", f"\"{name}\" is the built-in {builtin} connection; "
+                                                "choose another name")
 
 
 def _processor_rules(source: "SourceFile", doc: dict, types: dict[str, str], default_tier: str | None) -> Iterator[Problem]:
@@ -107,9 +122,6 @@ def _stages(pipeline: Any, pointer: str) -> Iterator[tuple[str, str, Any]]:
             yield f"{pointer}/{index}", op, stage[op]
             if op in WINDOWS and isinstance(stage[op], dict):
                 yield from _stages(stage[op].get("pipeline"), f"{pointer}/{index}/{op}/pipeline")
-
-
-_WARNING_RULES = ("unused-connection", "validate-without-dlq")
 
 
 def _at(source: "SourceFile", problems: Iterable[Problem]) -> Iterator[Diagnostic]:
