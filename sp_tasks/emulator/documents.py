@@ -37,8 +37,8 @@ CREATE TABLE IF NOT EXISTS docstore_testlog (
 CREATE INDEX IF NOT EXISTS docstore_testlog_pid ON docstore_testlog (processor_id, seq);
 """
 TABLES = ("docstore_docs", "docstore_changes", "docstore_topics", "docstore_testlog")
-MERGE_ACTIONS = {"whenMatched": ("merge", "replace", "keepExisting", "fail"),
-                 "whenNotMatched": ("insert", "discard", "fail")}
+WHEN_MATCHED = ("merge", "replace", "keepExisting", "fail", "delete")
+WHEN_NOT_MATCHED = ("insert", "discard", "fail")
 
 
 def normalise_servers(servers: str) -> str:
@@ -121,6 +121,9 @@ class DocumentStore:
 
     def _merge_one(self, conn: sqlite3.Connection, ns: tuple, doc: dict, on: list[str], when_matched: str,
                    when_not_matched: str, wall: float) -> None:
+        if when_matched not in WHEN_MATCHED or when_not_matched not in WHEN_NOT_MATCHED:
+            raise ValueError(f"$merge cannot use whenMatched {when_matched!r} / whenNotMatched {when_not_matched!r} "
+                             "in the local emulator")
         if "_id" not in doc and on == ["_id"]:
             doc = {"_id": extjson.new_object_id(), **doc}
         key = _merge_key(doc, on)
@@ -139,21 +142,29 @@ class DocumentStore:
         if when_matched == "fail":
             raise ValueError(f"E11000 duplicate key error: $merge whenMatched fail (key {key[3:]})")
         existing = extjson.loads(row["doc"])
+        if when_matched == "delete":
+            self._log_change(conn, ns, "delete", extjson.dumps({"_id": existing.get("_id")}), None, wall)
+            conn.execute("DELETE FROM docstore_docs WHERE group_id=? AND cluster=? AND db=? AND coll=? AND key=?",
+                         (*ns, key))
+            return
         if when_matched == "replace":
             return self._write(conn, ns, key, "replace", {"_id": existing.get("_id"),
                                                           **{k: v for k, v in doc.items() if k != "_id"}}, None, wall)
         updated = {k: v for k, v in doc.items() if k != "_id"}
         return self._write(conn, ns, key, "update", {**existing, **updated}, updated, wall)
 
-    @staticmethod
-    def _write(conn: sqlite3.Connection, ns: tuple, key: str, op: str, doc: dict, updated: dict | None,
+    def _write(self, conn: sqlite3.Connection, ns: tuple, key: str, op: str, doc: dict, updated: dict | None,
                wall: float) -> None:
         text = extjson.dumps(doc)
-        seq = conn.execute("INSERT INTO docstore_changes (group_id, cluster, db, coll, op, doc, updated, wall) "
-                           "VALUES (?,?,?,?,?,?,?,?)",
-                           (*ns, op, text, extjson.dumps(updated) if updated else None, wall)).lastrowid
+        seq = self._log_change(conn, ns, op, text, updated, wall)
         conn.execute("INSERT INTO docstore_docs (group_id, cluster, db, coll, key, seq, doc) VALUES (?,?,?,?,?,?,?) "
                      "ON CONFLICT DO UPDATE SET doc=excluded.doc", (*ns, key, seq, text))
+
+    @staticmethod
+    def _log_change(conn: sqlite3.Connection, ns: tuple, op: str, text: str, updated: dict | None, wall: float) -> int:
+        return conn.execute("INSERT INTO docstore_changes (group_id, cluster, db, coll, op, doc, updated, wall) "
+                            "VALUES (?,?,?,?,?,?,?,?)",
+                            (*ns, op, text, extjson.dumps(updated) if updated else None, wall)).lastrowid
 
     # -- change streams ----------------------------------------------------------------------
     def change_position(self, group_id: str, cluster: str, start_at_ms: int | None = None) -> int:

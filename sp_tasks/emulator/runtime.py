@@ -13,6 +13,7 @@ Lock order: engine lock → database lock. Callers must not call ``Runtime`` met
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sp_tasks.emulator.db import Database
 from sp_tasks.emulator.documents import DocumentStore
 from sp_tasks.emulator.engine import extjson
 
+logger = logging.getLogger(__name__)
 CHECKPOINT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime_checkpoints (
     processor_id TEXT PRIMARY KEY, state TEXT NOT NULL, saved REAL NOT NULL);
@@ -154,7 +156,10 @@ class Runtime:
     def _loop(self) -> None:
         while not self._halt.is_set():
             started = time.monotonic()
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the thread must outlive any one bad round
+                logger.exception("emulator runtime tick failed")
             self._halt.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
 
     def tick(self) -> None:
@@ -186,5 +191,9 @@ class Runtime:
         with self._lock:
             failures, self._failures = self._failures, []
         for processor_id, message in failures:
-            if self.on_failure is not None:
+            if self.on_failure is None:
+                continue
+            try:
                 self.on_failure(processor_id, message)
+            except Exception:  # noqa: BLE001 - a failing callback must not stop the other processors
+                logger.exception("on_failure callback failed for processor %s", processor_id)

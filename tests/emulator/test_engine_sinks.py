@@ -31,6 +31,13 @@ def test_merge_when_matched(when_matched, expected_1):
     assert h.stats()["outputMessageCount"] == 2 and h.find("dlq") == []
 
 
+def test_merge_when_matched_delete_and_modes_chosen_per_document():
+    h = merge_into([{"_id": 1, "op": "delete"}, {"_id": 2, "op": "replace"}, {"_id": 4, "op": "replace"}],
+                   {"whenMatched": "$op", "whenNotMatched": {"$cond": [{"$eq": ["$_id", 4]}, "discard", "insert"]}},
+                   seed=EXISTING)
+    assert h.find("out") == [{"_id": 2, "op": "replace"}]
+
+
 def test_merge_when_matched_fail_sends_the_duplicate_to_the_dlq():
     h = merge_into(INCOMING, {"whenMatched": "fail"}, seed=EXISTING)
     assert h.find("out", query={"a": "new"}) == [{"_id": 3, "a": "new"}]

@@ -93,6 +93,11 @@ def test_change_stream_chaining_a_merge_into_b_source():
     assert update["operationType"] == "update" and "fullDocument" not in update
     assert update["updateDescription"]["updatedFields"] == {"v": 10}
 
+    writer(a.store, [{"_id": 2}], {"whenMatched": "delete"}).drain()
+    b.tick()
+    delete = b.test_log()[-1]
+    assert delete["operationType"] == "delete" and delete["documentKey"] == {"_id": 2} and "fullDocument" not in delete
+
 
 def test_change_stream_full_document_options_other_clusters_and_resume():
     a = writer(None, [])

@@ -48,6 +48,12 @@ def test_now_is_the_batch_time():
     assert h.find("out")[0]["at"] == extjson.from_ms(int(1_700_000_000.05 * 1000))
 
 
+def test_extended_json_dates_in_the_stored_pipeline_are_dates():
+    docs = [{"_id": i, "t": {"$date": f"2024-01-0{i}T00:00:00Z"}} for i in (1, 2, 3)]
+    h = run([{"$match": {"t": {"$gte": {"$date": "2024-01-02T00:00:00Z"}}}}], docs)
+    assert [d["_id"] for d in h.find("out")] == [2, 3]
+
+
 def test_unwind_and_replace_root_change_document_counts_and_shapes():
     h = run([{"$unwind": "$xs"}, {"$replaceRoot": {"newRoot": {"v": "$xs"}}}], [{"xs": [1, 2, 3]}, {"xs": []}])
     assert sorted(d["v"] for d in h.find("out")) == [1, 2, 3]
@@ -121,7 +127,7 @@ def test_http_stages_cannot_reach_anything_so_documents_follow_on_error(stage):
     ([{"$source": {"documents": []}}, {"$merge": {"into": {"connectionName": "gone", "db": "d", "coll": "c"}}}],
      "connection named gone does not exist"),
     ([{"$source": {"documents": []}}, {"$group": {"_id": None}}, SINK], "only allowed inside a window"),
-    ([{"$source": {"documents": []}}, {"$setStreamMeta": {}}, SINK], "not supported"),
+    ([{"$source": {"documents": []}}, {"$facet": {}}, SINK], "not supported"),
     ([{"$source": {"connectionName": "kafka", "topic": "t"}}, {"$merge": {"into": {"connectionName": "kafka"}}}],
      "Kafka, this stage needs Cluster"),
 ])
@@ -133,3 +139,19 @@ def test_processor_level_problems_raise_with_an_asp_like_message(pipeline, messa
 def test_a_missing_dlq_connection_is_a_processor_error():
     with pytest.raises(SpTasksError, match="connection named lost does not exist"):
         Harness([{"$source": {"documents": []}}, SINK], options={"dlq": {"connectionName": "lost", "db": "d", "coll": "c"}})
+
+
+def test_meta_paths_read_stream_metadata_and_set_stream_meta_writes_it():
+    connections = {"atlas": {"type": "Cluster", "clusterName": CLUSTER}, "kafka": {"type": "Kafka",
+                                                                                  "bootstrapServers": "k:1"}}
+    h = Harness([{"$source": {"connectionName": "kafka", "topic": "t", "config": {"auto_offset_reset": "earliest"}}},
+                 {"$setStreamMeta": {"stream.route": {"$concat": ["to-", "$kind"]}}},
+                 {"$addFields": {"topic": {"$meta": "stream.source.topic"}, "route": {"$meta": "stream.route"},
+                                 "type": {"$meta": "stream.source.type"}}},
+                 {"$merge": {"into": {"connectionName": "atlas", "db": "db", "coll": {"$meta": "stream.route"}}}}],
+                connections=connections)
+    h.store.append_topic("g1", "k:1", "t", [(None, {"_id": 1, "kind": "a"})])
+    h.tick()
+    [doc] = h.find("to-a")
+    assert (doc["topic"], doc["route"], doc["type"]) == ("t", "to-a", "kafka")
+    assert doc["_stream_meta"]["route"] == "to-a"

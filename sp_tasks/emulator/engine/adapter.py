@@ -97,17 +97,28 @@ def normalise(value: Any) -> Any:
     return value
 
 
-def substitute(spec: Any, *, now: datetime | None = None, window: tuple[datetime, datetime] | None = None) -> Any:
-    """Replace ``$$NOW`` and ``{$meta: "stream.window.start|end"}`` by literals."""
+def substitute(spec: Any, *, now: datetime | None = None, window: tuple[datetime, datetime] | None = None,
+               keep_window: bool = False) -> Any:
+    """Resolve what the library cannot: ``$$NOW`` and ASP's ``{$meta: "stream…"}``.
+
+    ``$$NOW`` becomes a literal of ``now``; ``stream.window.start|end`` the bound of ``window``
+    (kept as is with ``keep_window``, for a later pass); any other ``stream`` path reads the
+    document's ``_stream_meta`` (``stream.source.topic`` → ``"$_stream_meta.source.topic"``).
+    """
     if isinstance(spec, str):
         return {"$literal": now} if spec == "$$NOW" and now is not None else spec
     if isinstance(spec, list):
-        return [substitute(v, now=now, window=window) for v in spec]
-    if isinstance(spec, dict):
-        if window is not None and len(spec) == 1 and spec.get("$meta") in ("stream.window.start", "stream.window.end"):
-            return {"$literal": window[0] if spec["$meta"].endswith("start") else window[1]}
-        return {k: substitute(v, now=now, window=window) for k, v in spec.items()}
-    return spec
+        return [substitute(v, now=now, window=window, keep_window=keep_window) for v in spec]
+    if not isinstance(spec, dict):
+        return spec
+    path = spec.get("$meta") if len(spec) == 1 else None
+    if isinstance(path, str) and (path == "stream" or path.startswith("stream.")):
+        bound = path in ("stream.window.start", "stream.window.end")
+        if bound and window is not None:
+            return {"$literal": window[0] if path.endswith("start") else window[1]}
+        if not (bound and keep_window):
+            return "$_stream_meta" + path[len("stream"):]
+    return {k: substitute(v, now=now, window=window, keep_window=keep_window) for k, v in spec.items()}
 
 
 def mentions(spec: Any, *needles: str) -> bool:
@@ -172,6 +183,7 @@ def _field_getter(path: str) -> Callable[[dict], Any]:
 
 def compile_expression(expr: Any) -> Callable[[dict], Any]:
     """A function doc → value; field paths and constants skip the library (hot path)."""
+    expr = substitute(expr)
     if isinstance(expr, str) and expr.startswith("$") and not expr.startswith("$$"):
         return _field_getter(expr[1:])
     if isinstance(expr, (int, float, bool)) or expr is None or (isinstance(expr, str) and not expr.startswith("$")):

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sp_tasks.emulator.engine import extjson
 from sp_tasks.emulator.engine.batch import Operator
 from sp_tasks.emulator.engine.sinks import (ClusterEmit, DeadLetterQueue, KafkaEmit, MergeSink, NoOpSink,
                                             SinkOperator, TestLogSink)
 from sp_tasks.emulator.engine.sources import (ChangeStreamSource, DocumentsSource, KafkaSource, SampleSource,
                                               SourceOperator)
 from sp_tasks.emulator.engine.stages import (LIBRARY_STAGES, WHOLE_BATCH, LibraryStage, LookupStage,
-                                             UnreachableStage, ValidateStage)
+                                             UnreachableStage, ValidateStage, set_stream_meta)
 from sp_tasks.emulator.engine.windows import KINDS as WINDOW_KINDS, WindowOperator
 from sp_tasks.errors import SpTasksError
 
@@ -65,7 +66,7 @@ class Builder:
         return str(self.connection(name, "Kafka").get("bootstrapServers") or name)
 
     def build(self) -> Plan:
-        pipeline = list(self.spec.pipeline or [])
+        pipeline = extjson.decode(list(self.spec.pipeline or []))  # stored as JSON: {"$date": …} literals
         if not pipeline or "$source" not in pipeline[0]:
             raise SpTasksError("the pipeline must start with a $source stage")
         source = self.source(pipeline[0]["$source"] or {})
@@ -101,6 +102,8 @@ class Builder:
             raise SpTasksError(f"{kind} is only allowed inside a window's pipeline")
         if kind == "$validate":
             return ValidateStage(spec or {})
+        if kind == "$setStreamMeta" and not inner:
+            return LibraryStage(set_stream_meta(spec), "SetStreamMetaOperator")
         if kind in ("$lookup", "$cachedLookup"):
             return self.lookup(kind, spec or {})
         if kind in HTTP_STAGES:

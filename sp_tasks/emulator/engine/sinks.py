@@ -53,6 +53,8 @@ class SinkOperator(Operator):
 
 
 class MergeSink(SinkOperator):
+    """``$merge``; ``into.db``/``into.coll``/``whenMatched``/``whenNotMatched`` may be expressions."""
+
     name = "MergeOperator"
 
     def __init__(self, spec: dict, store: Any, group_id: str, cluster: str):
@@ -62,17 +64,19 @@ class MergeSink(SinkOperator):
         self.db, self.coll = _dynamic(into.get("db")), _dynamic(into.get("coll"))
         on = spec.get("on") or ["_id"]
         self.on = [on] if isinstance(on, str) else list(on)
-        self.when_matched = spec.get("whenMatched", "merge")
-        self.when_not_matched = spec.get("whenNotMatched", "insert")
-        if not isinstance(self.when_matched, str):
-            raise ValueError("$merge.whenMatched with a pipeline is not supported by the emulator")
+        if isinstance(spec.get("whenMatched"), list):
+            raise ValueError("$merge.whenMatched with a pipeline is not supported by the local emulator")
+        self.when_matched = _dynamic(spec.get("whenMatched", "merge"))
+        self.when_not_matched = _dynamic(spec.get("whenNotMatched", "insert"))
+
+    def _route(self, doc: dict) -> tuple:
+        return self.db(doc), self.coll(doc), self.when_matched(doc), self.when_not_matched(doc)
 
     def write(self, conn: sqlite3.Connection, ctx: Ctx) -> list[Rec]:
         written: list[Rec] = []
-        for (db, coll), recs in self._targets(ctx, lambda d: (self.db(d), self.coll(d))).items():
+        for (db, coll, matched, not_matched), recs in self._targets(ctx, self._route).items():
             done, failed = self.store.merge(self.group_id, self.cluster, db, coll, [r.doc for r in recs], on=self.on,
-                                            when_matched=self.when_matched, when_not_matched=self.when_not_matched,
-                                            conn=conn)
+                                            when_matched=matched, when_not_matched=not_matched, conn=conn)
             written += [recs[i] for i in done]
             for index, reason in failed:
                 ctx.dead_letter(self, reason, recs[index].doc)

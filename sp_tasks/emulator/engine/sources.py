@@ -181,7 +181,8 @@ class ChangeStreamSource(SourceOperator):
 
     def _event(self, change: dict[str, Any]) -> dict | None:
         doc, op = change["doc"], change["op"]
-        with_full = op != "update" or self.full_document in ("updateLookup", "required", "whenAvailable")
+        with_full = op in ("insert", "replace") or (
+            op == "update" and self.full_document in ("updateLookup", "required", "whenAvailable"))
         if self.only_full:
             return doc if with_full else None
         event = {"_id": {"_data": f"{change['seq']:016X}"}, "operationType": op,

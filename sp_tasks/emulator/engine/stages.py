@@ -23,12 +23,14 @@ LIBRARY_STAGES = ONE_TO_ONE | WHOLE_BATCH | {"$match", "$unwind", "$redact"}
 
 
 class LibraryStage(Operator):
+    """A stage the library evaluates (see ``adapter``), batch first, one document at a time on error."""
+
     def __init__(self, stage: dict, name: str):
         super().__init__(name)
-        self.stage = stage
+        self.stage = adapter.substitute(stage, keep_window=True)
         (self.kind, _), = stage.items()
         self.rewrites = self.kind != "$match"
-        self.dynamic = adapter.mentions(stage, "$$NOW", "stream.window.")
+        self.dynamic = adapter.mentions(self.stage, "$$NOW", "stream.window.")
 
     def _spec(self, ctx: Ctx) -> dict:
         return adapter.substitute(self.stage, now=ctx.now, window=ctx.window) if self.dynamic else self.stage
@@ -64,6 +66,16 @@ class LibraryStage(Operator):
             return []
         ts, ingest = max(r.ts for r in recs), min(r.ingest for r in recs)
         return [Rec(d, ts, ingest) for d in outs]
+
+
+def set_stream_meta(spec: dict) -> dict:
+    """``$setStreamMeta {"stream.x": expr}`` is ``$addFields {"_stream_meta.x": expr}`` here."""
+    fields = {}
+    for key, expr in (spec or {}).items():
+        if not isinstance(key, str) or not key.startswith("stream."):
+            raise ValueError(f"$setStreamMeta keys must start with 'stream.', got {key!r}")
+        fields["_stream_meta" + key[len("stream"):]] = expr
+    return {"$addFields": fields}
 
 
 _BSON_TYPES = {
