@@ -130,28 +130,30 @@ class DocumentStore:
         row = conn.execute("SELECT doc FROM docstore_docs WHERE group_id=? AND cluster=? AND db=? AND coll=? "
                            "AND key=?", (*ns, key)).fetchone()
         if row is None:
-            if when_not_matched == "discard":
-                return
-            if when_not_matched == "fail":
-                raise ValueError("$merge could not find a matching document in the target collection")
-            if "_id" not in doc:
-                doc = {"_id": extjson.new_object_id(), **doc}
-            return self._write(conn, ns, key, "insert", doc, None, wall)
-        if when_matched == "keepExisting":
-            return
-        if when_matched == "fail":
+            self._not_matched(conn, ns, key, doc, when_not_matched, wall)
+        else:
+            self._matched(conn, ns, key, extjson.loads(row["doc"]), doc, when_matched, wall)
+
+    def _not_matched(self, conn: sqlite3.Connection, ns: tuple, key: str, doc: dict, action: str, wall: float) -> None:
+        if action == "fail":
+            raise ValueError("$merge could not find a matching document in the target collection")
+        if action == "insert":
+            self._write(conn, ns, key, "insert", doc if "_id" in doc else {"_id": extjson.new_object_id(), **doc},
+                        None, wall)
+
+    def _matched(self, conn: sqlite3.Connection, ns: tuple, key: str, existing: dict, doc: dict, action: str,
+                 wall: float) -> None:
+        fields = {k: v for k, v in doc.items() if k != "_id"}
+        if action == "fail":
             raise ValueError(f"E11000 duplicate key error: $merge whenMatched fail (key {key[3:]})")
-        existing = extjson.loads(row["doc"])
-        if when_matched == "delete":
+        if action == "delete":
             self._log_change(conn, ns, "delete", extjson.dumps({"_id": existing.get("_id")}), None, wall)
             conn.execute("DELETE FROM docstore_docs WHERE group_id=? AND cluster=? AND db=? AND coll=? AND key=?",
                          (*ns, key))
-            return
-        if when_matched == "replace":
-            return self._write(conn, ns, key, "replace", {"_id": existing.get("_id"),
-                                                          **{k: v for k, v in doc.items() if k != "_id"}}, None, wall)
-        updated = {k: v for k, v in doc.items() if k != "_id"}
-        return self._write(conn, ns, key, "update", {**existing, **updated}, updated, wall)
+        elif action == "replace":
+            self._write(conn, ns, key, "replace", {"_id": existing.get("_id"), **fields}, None, wall)
+        elif action == "merge":
+            self._write(conn, ns, key, "update", {**existing, **fields}, fields, wall)
 
     def _write(self, conn: sqlite3.Connection, ns: tuple, key: str, op: str, doc: dict, updated: dict | None,
                wall: float) -> None:

@@ -56,6 +56,8 @@ def _strict_parser(aggregate: Any) -> type:
         _sp_strict = True
 
         def _handle_arithmetic_operator(self, operator, values):
+            if operator in ("$add", "$multiply") and not isinstance(values, list):
+                values = [values]  # the library only asserts this (gone under -O)
             if isinstance(values, list):
                 parsed = [self.parse(v) for v in values]
                 for value in parsed:
