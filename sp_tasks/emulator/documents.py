@@ -238,6 +238,24 @@ class DocumentStore:
         rows = self.db.query("SELECT line FROM docstore_testlog WHERE processor_id=? ORDER BY seq", (processor_id,))
         return [extjson.loads(r["line"]) for r in rows]
 
+    def prune(self, *, changes: int = 100_000, messages: int = 100_000, log_lines: int = 10_000) -> None:
+        """Retention, like an oplog or a Kafka topic: keep the newest rows of the append-only tables.
+
+        A change stream or consumer further behind than that continues from the oldest row kept.
+        """
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM docstore_changes WHERE seq <= (SELECT max(seq) FROM docstore_changes) - ?",
+                         (changes,))
+            for group_id, servers, topic, end in conn.execute(
+                    "SELECT group_id, servers, topic, max(off) FROM docstore_topics GROUP BY group_id, servers, topic"
+            ).fetchall():
+                conn.execute("DELETE FROM docstore_topics WHERE group_id=? AND servers=? AND topic=? AND off <= ?",
+                             (group_id, servers, topic, end - messages))
+            for processor_id, last in conn.execute(
+                    "SELECT processor_id, max(seq) FROM docstore_testlog GROUP BY processor_id").fetchall():
+                conn.execute("DELETE FROM docstore_testlog WHERE processor_id=? AND seq <= ?",
+                             (processor_id, last - log_lines))
+
     def reset(self) -> None:
         with self.db.transaction() as conn:
             for table in TABLES:

@@ -24,6 +24,7 @@ from sp_tasks.emulator.documents import DocumentStore
 from sp_tasks.emulator.engine import extjson
 
 logger = logging.getLogger(__name__)
+PRUNE_EVERY_S = 30.0  # retention of change log, topics and test logs (DocumentStore.prune)
 CHECKPOINT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime_checkpoints (
     processor_id TEXT PRIMARY KEY, state TEXT NOT NULL, saved REAL NOT NULL);
@@ -75,6 +76,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
+        self._pruned = 0.0
 
     # -- control ------------------------------------------------------------------------------
     def start(self, spec: RunSpec, *, resume: bool = True) -> None:
@@ -165,6 +167,9 @@ class Runtime:
     def tick(self) -> None:
         """One round over every running engine (the thread calls this; tests may too)."""
         wall = time.time()
+        if wall - self._pruned >= PRUNE_EVERY_S:
+            self._pruned = wall
+            self.documents.prune()
         for engine in self._running():
             try:
                 engine.tick(wall)

@@ -83,3 +83,17 @@ def test_extended_json_round_trips_dates_and_object_ids():
     assert extjson.decode({"d": {"$date": {"$numberLong": "0"}}, "x": {"$numberLong": "5"}}) == \
         {"d": datetime(1970, 1, 1), "x": 5}
     assert extjson.canonical_key({"a": 1.0}) == extjson.canonical_key({"a": 1}) != extjson.canonical_key({"a": 1.5})
+
+
+def test_prune_keeps_the_newest_rows_of_append_only_tables():
+    store = DocumentStore(Database(None))
+    for i in range(5):
+        store.merge("g", "C0", "db", "c", [{"_id": i}])
+        store.append_topic("g", "k:1", "t", [(None, {"n": i})])
+        store.append_test_log("p", [{"n": i}])
+    store.prune(changes=2, messages=2, log_lines=2)
+    assert [c["doc"]["_id"] for c in store.changes("g", "C0", None, [], 0, 10)] == [3, 4]
+    assert [m["value"]["n"] for m in store.topic_messages("g", "k:1", "t")] == [3, 4]
+    assert store.topic_end("g", "k:1", "t") == 5  # offsets keep counting
+    assert store.test_log("p") == [{"n": 3}, {"n": 4}]
+    assert store.count("g", "C0", "db", "c") == 5  # collections are data, not logs
