@@ -1,0 +1,1 @@
+"""Profiling: sample processor stats, summarise runs, keep history, detect regressions."""

@@ -1,0 +1,229 @@
+"""The PR gate: current run(s) vs the distribution of past runs, one verdict per processor × metric.
+
+Pure. The rule (regression.md §6.2, calibrated in ``benchmarks/regression_stats.py``):
+
+1. Baseline = the last ``window`` (20) history runs of that processor × metric, current = all
+   current runs (1 or more; 3 recommended). Fewer than ``min_history`` (5) baseline runs, or no
+   current value -> ``insufficient-data``.
+2. Scale: log values for log-scale metrics (latency, memory), values relative to the baseline
+   mean otherwise, so every series is dimensionless (a relative spread, CV).
+3. Noise: the baseline's run-to-run variance, moderated per metric across processors by an
+   empirical-Bayes prior (Smyth 2004, "limma"; see :mod:`~sp_tasks.profiling.moderation`). It is
+   what brings recall at +5 % from 42 % to ~48 % at the same false-alarm rate; with one
+   processor it is the plain history-sd t-test.
+4. One-sided t: (mean current − mean baseline) / (s · √(1/n_cur + 1/n_base)), df = d + d0.
+5. Ordered rules (first match wins): insufficient data; zero baseline (DLQ appearing where the
+   baseline had none is a regression); significant (p < alpha) **and** at least the metric's
+   floor in the bad direction -> regression, in the good one -> improvement; at least the floor
+   but not significant -> inconclusive; otherwise unchanged.
+
+``change_pct`` is current (geometric mean for log-scale metrics) vs the baseline median;
+``p_value`` is one-sided, in the direction of the observed change.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS, Metric
+from sp_tasks.profiling.moderation import moderate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Verdict(str, Enum):
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    INCONCLUSIVE = "inconclusive"
+    UNCHANGED = "unchanged"
+    INSUFFICIENT = "insufficient-data"
+
+
+@dataclass(frozen=True)
+class Rule:
+    alpha: float = 0.01
+    window: int = 20  # last N baseline runs per processor × metric
+    min_history: int = 5
+    moderate: bool = True  # pool run-to-run variance across processors, per metric
+    floors: Mapping[str, float] = field(default_factory=dict)  # metric -> floor override
+
+    def floor(self, metric: Metric) -> float:
+        return float(self.floors.get(metric.name, metric.floor))
+
+    def describe(self) -> str:
+        pooled = ", variance moderated across processors" if self.moderate else ""
+        return (
+            f"one-sided t vs last {self.window} runs (history sd{pooled}), p<{self.alpha:g} "
+            f"and ≥ per-metric floor; ≥{self.min_history} baseline runs required"
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    processor: str
+    metric: str
+    verdict: Verdict
+    change_pct: float | None
+    p_value: float | None
+    baseline_median: float | None
+    current: float | None
+    baseline_sd: float | None  # run-to-run spread of the baseline, in the metric's unit
+    n_history: int
+    n_current: int
+    floor_pct: float
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["verdict"] = self.verdict.value
+        out["unit"] = METRICS[self.metric].unit
+        out["higher_is_better"] = METRICS[self.metric].higher_is_better
+        for key in ("baseline_median", "current", "baseline_sd"):
+            out[key] = _sig(out[key], 6)
+        out["change_pct"] = None if self.change_pct is None else round(self.change_pct, 2)
+        out["p_value"] = _sig(self.p_value, 3)
+        return out
+
+
+def _sig(value: float | None, digits: int) -> float | None:
+    return None if value is None else float(f"{value:.{digits}g}")
+
+
+@dataclass
+class _Series:
+    """One processor × metric: the numbers the rules need."""
+
+    processor: str
+    metric: Metric
+    base: list[float]
+    cur: list[float]
+    diff: float = 0.0  # mean current − mean baseline, on the test scale
+    s2: float = 0.0  # baseline variance on the test scale
+    testable: bool = False
+
+
+def _prepare(s: _Series, rule: Rule) -> _Series:
+    import numpy as np
+
+    base, cur = np.asarray(s.base), np.asarray(s.cur)
+    if len(cur) == 0 or len(base) < max(rule.min_history, 2) or not np.any(base):
+        return s
+    if s.metric.log_scale and (base > 0).all() and (cur > 0).all():
+        yb, yc = np.log(base), np.log(cur)
+    else:
+        yb, yc = base / base.mean(), cur / base.mean()
+    s.diff, s.s2, s.testable = float(yc.mean() - yb.mean()), float(yb.var(ddof=1)), True
+    return s
+
+
+def _center(s: _Series) -> float | None:
+    if not s.cur:
+        return None
+    if s.metric.log_scale and min(s.cur) > 0:
+        return float(math.exp(sum(math.log(v) for v in s.cur) / len(s.cur)))
+    return sum(s.cur) / len(s.cur)
+
+
+def _finding(s: _Series, rule: Rule, p_worse: float | None, p_better: float | None) -> Finding:
+    import numpy as np
+
+    floor, m = rule.floor(s.metric), s.metric
+    median = float(np.median(s.base)) if s.base else None
+    current = _center(s)
+    change = None if not median or current is None else 100.0 * (current / median - 1.0)
+    sd = float(np.std(s.base, ddof=1)) if len(s.base) > 1 else None
+    p = None if p_worse is None else min(p_worse, p_better)
+
+    def made(verdict: Verdict, note: str = "", p_value: float | None = p) -> Finding:
+        return Finding(
+            s.processor, m.name, verdict, change, p_value, median, current, sd, len(s.base), len(s.cur), 100 * floor, note
+        )
+
+    if not s.cur:
+        return made(Verdict.INSUFFICIENT, "not measured in the current run(s)")
+    if len(s.base) < rule.min_history:
+        return made(Verdict.INSUFFICIENT, f"{len(s.base)} baseline run(s), {rule.min_history} needed")
+    if not any(s.base):
+        if not any(s.cur):
+            return made(Verdict.UNCHANGED, "", None)
+        if m.zero_tolerance and not m.higher_is_better:
+            return made(Verdict.REGRESSION, "new; the baseline had none", None)
+        return made(Verdict.INCONCLUSIVE, "the baseline is zero", None)
+    if p_worse is None or p_better is None:
+        return made(Verdict.INSUFFICIENT, "too few baseline runs to estimate their spread")
+    worse = change is not None and m.direction * change < 0
+    big = change is not None and abs(change) >= 100 * floor
+    if big and worse and p_worse < rule.alpha:
+        return made(Verdict.REGRESSION)
+    if big and not worse and p_better < rule.alpha:
+        return made(Verdict.IMPROVEMENT)
+    if big and floor > 0:
+        return made(Verdict.INCONCLUSIVE, "not significant")
+    return made(Verdict.UNCHANGED)
+
+
+def _one_sided(series: list[_Series], rule: Rule) -> list[tuple[float | None, float | None]]:
+    """(p for worse, p for better) per series; untestable series get (None, None)."""
+    import numpy as np
+    from scipy.special import stdtr  # Student t CDF; df = inf is the normal CDF
+
+    testable = [s for s in series if s.testable]
+    if not testable:
+        return [(None, None)] * len(series)
+    posterior = np.asarray(moderate([s.s2 for s in testable], [len(s.base) - 1 for s in testable], enabled=rule.moderate))
+    n = np.asarray([1.0 / len(s.cur) + 1.0 / len(s.base) for s in testable])
+    diff = np.asarray([s.metric.direction * s.diff for s in testable])  # > 0: better
+    se = np.sqrt(posterior[:, 0] * n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a constant baseline (se 0): any change at all is certain
+        t = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.sign(diff) * np.inf))
+    p_worse, p_better = stdtr(posterior[:, 1], t), stdtr(posterior[:, 1], -t)
+    out = {id(s): (float(w), float(b)) for s, w, b in zip(testable, p_worse, p_better)}
+    return [out.get(id(s), (None, None)) for s in series]
+
+
+def _series(history: "pd.DataFrame", current: "pd.DataFrame", rule: Rule) -> list[_Series]:
+    history = history[~history["run_id"].isin(set(current["run_id"]))]
+    history = history.sort_values(["timestamp", "run_id"], kind="stable")
+    base = {k: g["value"].tolist()[-rule.window :] for k, g in history.groupby(["processor", "metric"], sort=False)}
+    cur = {k: g["value"].tolist() for k, g in current.groupby(["processor", "metric"], sort=False)}
+    processors = sorted(set(current["processor"]))
+    pairs = [(p, m) for p in processors for m in METRIC_NAMES if (p, m) in base or (p, m) in cur]
+    return [_Series(p, METRICS[m], base.get((p, m), []), cur.get((p, m), [])) for p, m in pairs]
+
+
+def compare_runs(history: "pd.DataFrame", current: "pd.DataFrame", rule: Rule | None = None) -> list[Finding]:
+    """Verdicts for every processor in ``current`` × metric seen in either frame.
+
+    Both frames have the run columns (``run_id, timestamp, git_sha, processor, metric, value``);
+    history runs whose run_id also appears in ``current`` are left out of the baseline. Output
+    order: processor name, then vocabulary order.
+    """
+    rule = rule or Rule()
+    series = [_prepare(s, rule) for s in _series(history, current, rule)]
+    by_metric: dict[str, list[_Series]] = {}
+    for s in series:
+        by_metric.setdefault(s.metric.name, []).append(s)
+    pvalues: dict[int, tuple] = {}
+    for group in by_metric.values():  # variance is pooled within a metric, never across metrics
+        pvalues.update({id(s): p for s, p in zip(group, _one_sided(group, rule))})
+    return [_finding(s, rule, *pvalues[id(s)]) for s in series]
+
+
+def count_verdicts(findings: Iterable[Finding]) -> dict[Verdict, int]:
+    counts = {v: 0 for v in Verdict}
+    for f in findings:
+        counts[f.verdict] += 1
+    return counts
+
+
+def findings_json(findings: Iterable[Finding]) -> dict[str, Any]:
+    """``{"findings": [...], "regressions": N}`` (the compare-baseline JSON contract)."""
+    items = list(findings)
+    return {
+        "findings": [f.to_dict() for f in items],
+        "regressions": sum(f.verdict is Verdict.REGRESSION for f in items),
+    }
