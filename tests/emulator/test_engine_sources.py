@@ -50,6 +50,17 @@ def test_sample_rate_changes_apply_to_a_running_engine():
     assert h.stats()["inputMessageCount"] == 500
 
 
+def test_a_stopped_generator_does_not_burst_out_the_time_it_was_stopped():
+    h = Harness([SOLAR, TEST_LOG], sample_rate=100)
+    h.tick()
+    h.run(0.5)
+    h.restart()
+    h.now += 60.0  # the processor was stopped for a minute
+    h.tick()
+    h.run(0.5)
+    assert h.stats()["inputMessageCount"] == 100
+
+
 def test_time_field_sets_event_time_and_a_failing_one_goes_to_the_dlq():
     docs = [{"v": 1, "when": "2024-05-01T10:00:00Z"}, {"v": 2, "when": 12}, {"v": 3, "when": "not a date"}]
     h = Harness([{"$source": {"documents": docs, "timeField": {"$dateFromString": {"dateString": "$when"}},

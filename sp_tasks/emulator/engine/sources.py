@@ -12,6 +12,7 @@ from typing import Any, Callable
 from sp_tasks.emulator.engine import adapter, extjson
 from sp_tasks.emulator.engine.batch import Ctx, Operator, Rec, describe
 
+MAX_BEHIND_S = 1.0
 SOLAR_DEVICES = 20  # [UNCONFIRMED] device/group counts of the real generator are not documented
 
 
@@ -85,7 +86,8 @@ class SampleSource(SourceOperator):
 
     The schedule is ``(t0, s0)``: at wall time t0, s0 documents existed; document ``s`` is due at
     ``t0 + (s - s0 + 1) / rate``. Rate changes and restarts re-anchor it at the last poll, so the
-    stream has neither gaps nor bursts; after a long pause the backlog is skipped.
+    stream has no gap; a schedule more than ``MAX_BEHIND_S`` behind (the processor was stopped, or
+    cannot keep up) restarts at now instead of bursting out the backlog.
     """
 
     name = "SampleDataSourceOperator"
@@ -108,10 +110,9 @@ class SampleSource(SourceOperator):
         if self.rate <= 0:
             return []
         t0, s0 = self._base
+        if ctx.wall - (t0 + (self.position - s0) / self.rate) > MAX_BEHIND_S:  # stopped or overloaded
+            t0, s0 = self._base = (ctx.wall, self.position)
         due = s0 + int((ctx.wall - t0) * self.rate + 1e-3)  # float clocks: never lose one
-        if due - self.position > self.rate + limit:  # fell behind (paused): skip the backlog
-            t0, s0 = self._base = (ctx.wall - 1.0, self.position)
-            due = self.position + int(self.rate)
         out = []
         for seq in range(self.position, min(due, self.position + limit)):
             when_ms = int((t0 + (seq - s0 + 1) / self.rate) * 1000)
