@@ -98,6 +98,7 @@ class IncrementalGroup:
         self.id_expr = spec["_id"]
         self.fields = [(name, *next(iter(acc.items()))) for name, acc in spec.items() if name != "_id"]
         self._compiled: dict[Any, list[Callable]] = {}
+        self._per_window = adapter.mentions([self.id_expr, self.fields], "stream.window.")
 
     @staticmethod
     def supports(stage: dict | None) -> bool:
@@ -107,17 +108,18 @@ class IncrementalGroup:
         return "_id" in stage["$group"] and all(isinstance(a, dict) and len(a) == 1 and next(iter(a)) in INCREMENTAL
                                                 for a in accs)
 
-    def _functions(self, window: tuple[datetime, datetime]) -> list[Callable]:
-        key = window if adapter.mentions([self.id_expr, self.fields], "stream.window.") else None
+    def _functions(self, pane: Pane) -> list[Callable]:
+        key = (pane.start, pane.end) if self._per_window else None
         if key not in self._compiled:
             if len(self._compiled) > 64:
                 self._compiled.clear()
             exprs = [self.id_expr] + [arg for _, _, arg in self.fields]
+            window = pane.bounds()
             self._compiled[key] = [adapter.compile_expression(adapter.substitute(e, window=window)) for e in exprs]
         return self._compiled[key]
 
     def add(self, pane: Pane, doc: dict) -> None:
-        functions = self._functions(pane.bounds())
+        functions = self._functions(pane)
         group_id = functions[0](doc)
         key = extjson.canonical_key(group_id)
         row = pane.groups.get(key)
