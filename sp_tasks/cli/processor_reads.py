@@ -1,0 +1,181 @@
+"""``sp processors list|stats|test|tier-advise|profile|schema``: the commands that only read.
+
+Scope: ``-p NAME`` (repeatable) or ``--all`` (defined in Git) as everywhere; without either,
+``list`` and ``stats`` show the whole workspace (marking what Git defines) and the offline
+commands take every processor file. ``list`` and ``stats`` are one list call whatever the
+processor count; ``stats`` shows missing metrics as "-", never as 0. ``test`` exits 4 on invalid
+files; ``profile`` exits 3 on a threshold breach.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+
+from sp_tasks.cli import add_command, views
+from sp_tasks.desired import PROCESSOR
+from sp_tasks.errors import ConfigError, ExitStatus, ValidationFailed
+
+
+def register(commands, common, scope) -> None:
+    def add(name, run, help_text, with_scope=True):
+        return add_command(commands, name, run, help_text, [common, scope] if with_scope else [common],
+                           "sp processors")
+
+    add("list", cmd_list, "processors in the workspace: state, tier, pipeline, whether Git defines them")
+    stats = add("stats", cmd_stats, "state, input/output/DLQ counts, latency p50/p99, memory (one API call)")
+    stats.add_argument("--verbose", action="store_true", help="add each processor's operatorStats")
+    add("test", cmd_test, "validate processor files offline (exit 4 on errors)")
+    add("tier-advise", cmd_tier_advise, "recommend a tier per processor (parallelism, and profiles if recorded)")
+    profile = add("profile", cmd_profile, "sample stats for --duration and summarize (exit 3 on a threshold breach)")
+    profile.add_argument("--duration", type=float, default=60.0, help="seconds to sample (default 60)")
+    profile.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
+    profile.add_argument("--record", action="store_true", help="append the run to baselines/<env>/history.csv")
+    profile.add_argument("--output", help="raw samples CSV (default .sp/<env>/samples.csv)")
+    schema = add("schema", cmd_schema, "the processor file JSON Schema, or NAME's normalized definition",
+                 with_scope=False)
+    schema.add_argument("name", nargs="?", metavar="NAME", help="processor whose definition to print")
+    schema.add_argument("--live", action="store_true", help="the live definition instead of the Git one")
+    schema.add_argument("-n", "--samples", type=int, help=argparse.SUPPRESS)  # the seed's; explained when used
+
+
+# -- live reads ---------------------------------------------------------------------------
+def _live_docs(ctx) -> list[dict]:
+    """One list call; filtered to the selection (-p names must exist, --all skips undeployed ones)."""
+    from sp_tasks.cli.processors import deployed
+
+    docs = ctx.client.list_processors()
+    names = ctx.selected(required=False)
+    if names is None:
+        return sorted(docs, key=lambda d: d["name"])
+    by_name = {d["name"]: d for d in docs}
+    return [by_name[n] for n in deployed(ctx, names, {n: d.get("state", "") for n, d in by_name.items()})]
+
+
+def cmd_list(ctx) -> int:
+    docs = _live_docs(ctx)
+    git = ctx.git_names(PROCESSOR)
+    if ctx.json:
+        ctx.emit_json({"processors": [
+            {"name": d["name"], "state": d.get("state"), "tier": d.get("tier"), "in_git": d["name"] in git,
+             **views.redacted_definition({k: d[k] for k in ("pipeline", "options") if d.get(k)})} for d in docs]})
+    else:
+        ctx.emit(views.table(views.PROCESSOR_HEADERS, [views.processor_row(d, d["name"] in git) for d in docs],
+                             empty="no processors"))
+    return 0
+
+
+def cmd_stats(ctx) -> int:
+    from sp_tasks.profiling.collect import samples_from_docs
+
+    docs = _live_docs(ctx)
+    metrics: dict[str, dict[str, float]] = {}
+    for sample in samples_from_docs(docs, datetime.now(timezone.utc)):
+        metrics.setdefault(sample.processor, {})[sample.metric] = sample.value
+    records = [views.stats_record(d, metrics.get(d["name"], {}), ctx.args.verbose) for d in docs]
+    if ctx.json:
+        ctx.emit_json({"processors": records})
+        return 0
+    ctx.emit(views.stats_table(records))
+    if ctx.args.verbose:
+        ctx.emit("\n".join(["", *(views.operators_table(r) for r in records)]))
+    return 0
+
+
+# -- offline ------------------------------------------------------------------------------
+def _git_selection(ctx) -> list[str]:
+    names = ctx.selected(required=False) or sorted(ctx.git_names(PROCESSOR))
+    ctx.require_in_git(names)
+    return names
+
+
+def cmd_test(ctx) -> int:
+    from sp_tasks import diagnostics
+    from sp_tasks.validation import validate_project
+
+    files = ctx.git_names(PROCESSOR)
+    wanted = {files[n] for n in _git_selection(ctx)}
+    found = [d for d in validate_project(ctx.project) if d.file in wanted]
+    ctx.emit(diagnostics.render(found, "json" if ctx.json else "text"))
+    if ctx.settings.github_actions and not ctx.json and found:
+        ctx.emit(diagnostics.render_github(found))
+    return int(ExitStatus.INVALID if diagnostics.count(found)[0] else ExitStatus.SUCCESS)
+
+
+def cmd_tier_advise(ctx) -> int:
+    from sp_tasks.desired import load_desired
+    from sp_tasks.tiers import advise_all, render_advice
+
+    names = _git_selection(ctx)
+    advice = advise_all(load_desired(ctx.settings), ctx.settings.baselines_dir / "history.csv")
+    ctx.emit(render_advice([a for a in advice if a.processor in names], ctx.args.format))
+    return 0
+
+
+def cmd_schema(ctx) -> int:
+    from sp_tasks.schema_check import SCHEMA_DIR
+
+    if ctx.args.samples is not None:
+        raise ConfigError("-n (sampling output documents) is not supported: sp talks only to the Atlas Admin API, "
+                          "which cannot read sink collections; query the sink with mongosh instead")
+    if not ctx.args.name:
+        ctx.emit((SCHEMA_DIR / "processor.schema.json").read_text(encoding="utf-8"))
+        return 0
+    doc = _live_definition(ctx) if ctx.args.live else _git_definition(ctx)
+    ctx.emit(json.dumps(views.redacted_definition(doc), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _git_definition(ctx) -> dict:
+    """The file as deploy sends it: ${VAR} rendered, normalized; refused while the file is invalid."""
+    from sp_tasks.planning.normalize import processor_document
+    from sp_tasks.validation import validate_project
+
+    name = ctx.args.name
+    ctx.require_in_git([name])
+    path = ctx.git_names(PROCESSOR)[name]
+    errors = [d for d in validate_project(ctx.project) if d.file == path and d.is_error]
+    if errors:
+        raise ValidationFailed(errors)
+    doc = next(s.doc for s in ctx.project.of_kind(PROCESSOR) if s.path == path)
+    return processor_document(doc["name"], doc["pipeline"], doc.get("options"), doc.get("tier"))
+
+
+def _live_definition(ctx) -> dict:
+    from sp_tasks.planning.normalize import processor_document_from_api
+
+    return processor_document_from_api(ctx.client.get_processor(ctx.args.name))
+
+
+# -- profile ------------------------------------------------------------------------------
+def cmd_profile(ctx) -> int:
+    # TODO(profiling): call the same entry point as `invoke profile` once tasks.py has it; this is
+    # the function it is built on (sp_tasks.profiling.service.run_profile).
+    from sp_tasks.clock import SystemClock
+    from sp_tasks.profiling.collect import progress_bar
+    from sp_tasks.profiling.service import run_profile
+
+    names = ctx.selected(required=False) or sorted(ctx.git_names(PROCESSOR))
+    outcome = run_profile(ctx.client.list_processors, SystemClock(), env=ctx.settings.name, root=ctx.settings.root,
+                          git_sha=_git_sha(ctx.settings.root), duration=ctx.args.duration,
+                          interval=ctx.args.interval, processors=names, thresholds=ctx.settings.thresholds,
+                          thresholds_source=f"environments/{ctx.settings.name}/thresholds.json",
+                          record=ctx.args.record, output=ctx.args.output, progress=progress_bar(),
+                          on_note=ctx.progress)
+    if ctx.json:
+        run = outcome.data
+        ctx.emit_json({"run_id": run.run_id, "summary": run.summary.to_dict(orient="records"),
+                       "notes": list(run.notes), "breaches": [b.__dict__ for b in run.breaches],
+                       "files": [str(p) for p in outcome.paths]})
+    else:
+        ctx.emit(outcome.text)
+    return int(outcome.exit_status)
+
+
+def _git_sha(root) -> str:
+    from sp_tasks.gitrev import _git
+
+    try:
+        return _git(root, "rev-parse", "HEAD").strip()
+    except ConfigError:
+        return "unknown"

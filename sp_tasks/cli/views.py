@@ -1,0 +1,133 @@
+"""What the sp command shows: aligned text tables and the rows of each listing. Pure.
+
+Every function takes API documents or product results and returns text or plain data; nothing
+here reads files, talks HTTP or prints. Missing numbers are shown as "-" (never as a healthy
+looking 0), and nothing that could be a secret is ever put in a row: connection documents lose
+their write-only and credential fields, ``$https`` credential headers show "(secret)".
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from sp_tasks.desired import secret_pointers
+from sp_tasks.planning.connections import SECRET_MARK
+from sp_tasks.planning.normalize import connection_document, get_pointer, split_pointer
+from sp_tasks.planning.normalize import secret_pointers as connection_secrets
+
+MISSING = "-"
+STATS_COLUMNS = (("input_count", "INPUT"), ("output_count", "OUTPUT"), ("dlq_count", "DLQ"),
+                 ("latency_p50_ms", "P50 MS"), ("latency_p99_ms", "P99 MS"), ("memory_mb", "MEMORY MIB"))
+OPERATOR_COLUMNS = (("inputMessageCount", "INPUT"), ("outputMessageCount", "OUTPUT"), ("dlqMessageCount", "DLQ"),
+                    ("stateSize", "STATE B"), ("maxMemoryUsage", "MAX MEM B"), ("executionTimeMillis", "EXEC MS"))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str = "(none)") -> str:
+    """Left-aligned columns two spaces apart; numbers right-aligned; ``empty`` when no rows."""
+    cells = [[cell_text(c) for c in row] for row in rows]
+    if not cells:
+        return empty
+    widths = [max(len(r[i]) for r in [list(headers), *cells]) for i in range(len(headers))]
+    numeric = [all(_is_numeric(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(list(headers)), *(line(r) for r in cells)])
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}".rstrip("0").rstrip(".") or "0"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _is_numeric(text: str) -> bool:
+    return text == MISSING or text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit()
+
+
+# -- workspaces and connections ---------------------------------------------------------------
+def workspace_row(doc: dict[str, Any]) -> list[Any]:
+    region = doc.get("dataProcessRegion") or {}
+    config = doc.get("streamConfig") or {}
+    return [doc.get("name"), region.get("cloudProvider"), region.get("region"), config.get("tier"),
+            config.get("maxTierSize")]
+
+
+WORKSPACE_HEADERS = ("NAME", "PROVIDER", "REGION", "TIER", "MAX TIER")
+
+
+def safe_connection(doc: dict[str, Any]) -> dict[str, Any]:
+    """A live connection document without write-only or credential fields (safe to print)."""
+    name, kind = doc.get("name", ""), doc.get("type", "")
+    return connection_document(doc, name=name, type=kind, secrets=connection_secrets(doc, tuple(secret_pointers(doc))))
+
+
+def connection_row(doc: dict[str, Any], in_git: bool) -> list[Any]:
+    return [doc.get("name"), doc.get("type"), doc.get("state"), in_git]
+
+
+CONNECTION_HEADERS = ("NAME", "TYPE", "STATE", "IN GIT")
+
+
+# -- processors -------------------------------------------------------------------------------
+def redacted_definition(doc: dict[str, Any]) -> dict[str, Any]:
+    """Copy of a processor definition with credential values (e.g. $https headers) as "(secret)"."""
+    import copy
+
+    safe = copy.deepcopy(doc)
+    for pointer in secret_pointers(safe):
+        *parents, last = split_pointer(pointer)
+        holder = get_pointer(safe, "".join(f"/{p}" for p in parents)) if parents else safe
+        if isinstance(holder, dict) and last in holder:
+            holder[last] = SECRET_MARK
+    return safe
+
+
+def stage_ops(pipeline: Any) -> str:
+    ops = [next(iter(s)) for s in pipeline or () if isinstance(s, dict) and len(s) == 1]
+    return " > ".join(ops)
+
+
+def processor_row(doc: dict[str, Any], in_git: bool) -> list[Any]:
+    return [doc.get("name"), doc.get("state"), doc.get("tier"), in_git, stage_ops(doc.get("pipeline"))]
+
+
+PROCESSOR_HEADERS = ("NAME", "STATE", "TIER", "IN GIT", "PIPELINE")
+
+
+def stats_record(doc: dict[str, Any], metrics: dict[str, float], verbose: bool) -> dict[str, Any]:
+    """One processor's stats for --format json: our units, absent metrics as null."""
+    record = {"name": doc.get("name"), "state": doc.get("state"), "tier": doc.get("tier"),
+              **{key: metrics.get(key) for key, _ in STATS_COLUMNS}}
+    if verbose:
+        record["operatorStats"] = (doc.get("stats") or {}).get("operatorStats") or []
+    return record
+
+
+def stats_table(records: Sequence[dict[str, Any]]) -> str:
+    headers = ("NAME", "STATE", "TIER", *(label for _, label in STATS_COLUMNS))
+    rows = [[r["name"], r["state"], r["tier"], *(r[key] for key, _ in STATS_COLUMNS)] for r in records]
+    return table(headers, rows, empty="no processors")
+
+
+def operators_table(record: dict[str, Any]) -> str:
+    ops = record.get("operatorStats") or []
+    rows = [[op.get("name"), *(op.get(key) for key, _ in OPERATOR_COLUMNS)] for op in ops]
+    body = table(("OPERATOR", *(label for _, label in OPERATOR_COLUMNS)), rows, empty="  (no operator stats)")
+    return f"{record['name']}:\n" + "\n".join(f"  {line}" for line in body.splitlines())
+
+
+def step_rows(result) -> list[list[Any]]:
+    """Executor results as rows: step, target, outcome, seconds, detail."""
+    return [[r.step.kind.value.replace("_", " "), r.step.target.name, r.status, round(r.seconds, 1), r.detail]
+            for r in result.results]
+
+
+STEP_HEADERS = ("STEP", "TARGET", "RESULT", "SECONDS", "DETAIL")

@@ -1,0 +1,38 @@
+"""The sp command's pure renderings: tables, numbers, and what is never shown."""
+from __future__ import annotations
+
+from sp_tasks.cli import views
+
+
+def test_table_aligns_text_left_and_numbers_right():
+    text = views.table(("NAME", "INPUT"), [["hot", 1200], ["per_group", None]])
+    assert text.splitlines() == ["NAME       INPUT", "hot        1,200", "per_group      -"]
+    assert views.table(("A",), [], empty="no rows") == "no rows"
+
+
+def test_numbers_are_readable_and_missing_is_a_dash():
+    assert [views.cell_text(v) for v in (None, True, 0.0, 0.5, 12.345, 1234.5, 10**6)] == \
+        ["-", "yes", "0", "0.5", "12.35", "1,234", "1,000,000"]
+
+
+def test_connection_documents_lose_write_only_and_credential_fields():
+    doc = {"name": "k", "type": "Kafka", "id": "x", "state": "READY",
+           "authentication": {"mechanism": "PLAIN", "username": "u", "password": "p"}}
+    assert views.safe_connection(doc) == {"name": "k", "type": "Kafka",
+                                          "authentication": {"mechanism": "PLAIN", "username": "u"}}
+    https = {"name": "h", "type": "Https", "url": "https://x", "headers": {"x-api-key": "k", "Accept": "json"}}
+    assert views.safe_connection(https)["headers"] == {"Accept": "json"}
+
+
+def test_processor_definitions_show_secret_headers_as_a_mark_and_keep_the_original():
+    stage = {"$https": {"connectionName": "api", "headers": {"Authorization": "Bearer t", "X-Trace": "1"}}}
+    doc = {"name": "p", "pipeline": [stage]}
+    shown = views.redacted_definition(doc)
+    assert shown["pipeline"][0]["$https"]["headers"] == {"Authorization": "(secret)", "X-Trace": "1"}
+    assert stage["$https"]["headers"]["Authorization"] == "Bearer t"
+
+
+def test_stats_records_keep_absent_metrics_as_null():
+    record = views.stats_record({"name": "p", "state": "CREATED"}, {"input_count": 3.0}, verbose=True)
+    assert record["input_count"] == 3.0 and record["latency_p99_ms"] is None and record["operatorStats"] == []
+    assert views.stage_ops([{"$source": {}}, {"$merge": {}}]) == "$source > $merge"
