@@ -139,7 +139,8 @@ def _finding(s: _Series, rule: Rule, p_worse: float | None, p_better: float | No
 
     def made(verdict: Verdict, note: str = "", p_value: float | None = p) -> Finding:
         return Finding(
-            s.processor, m.name, verdict, change, p_value, median, current, sd, len(s.base), len(s.cur), 100 * floor, note
+            s.processor, m.name, verdict, change, p_value, median, current, sd,
+            len(s.base), len(s.cur), 100 * floor, note,
         )
 
     if not s.cur:
@@ -173,7 +174,8 @@ def _one_sided(series: list[_Series], rule: Rule) -> list[tuple[float | None, fl
     testable = [s for s in series if s.testable]
     if not testable:
         return [(None, None)] * len(series)
-    posterior = np.asarray(moderate([s.s2 for s in testable], [len(s.base) - 1 for s in testable], enabled=rule.moderate))
+    df = [len(s.base) - 1 for s in testable]
+    posterior = np.asarray(moderate([s.s2 for s in testable], df, enabled=rule.moderate))
     n = np.asarray([1.0 / len(s.cur) + 1.0 / len(s.base) for s in testable])
     diff = np.asarray([s.metric.direction * s.diff for s in testable])  # > 0: better
     se = np.sqrt(posterior[:, 0] * n)

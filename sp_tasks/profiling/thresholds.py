@@ -61,13 +61,16 @@ def _limits(section: Mapping[str, Any], where: str) -> Limits:
         if key == "processors" or key in SECTIONS or key.startswith(("_", "$")):
             continue
         metric, kind = _key(key, where)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if value is not None and not number:
             raise ConfigError(f"{where}: {key} must be a number or null, got {value!r}")
         out[(metric, kind)] = None if value is None else float(value)
     return out
 
 
-def parse_thresholds(thresholds: Mapping[str, Any], *, source: str = "thresholds.json") -> tuple[Limits, dict[str, Limits]]:
+def parse_thresholds(
+    thresholds: Mapping[str, Any], *, source: str = "thresholds.json"
+) -> tuple[Limits, dict[str, Limits]]:
     """(global limits, each processor's own overriding limits)."""
     if not isinstance(thresholds, Mapping):
         raise ConfigError(f"{source}: expected a JSON object of limits")
@@ -91,11 +94,19 @@ def _breach(processor: str, metric: str, kind: str, limit: float, value: float |
         return Breach(processor, metric, kind, limit, None, f"{metric} not measured (min {limit:g} {unit}, {scope})")
     if (kind == "max" and value > limit) or (kind == "min" and value < limit):
         sign = ">" if kind == "max" else "<"
-        return Breach(processor, metric, kind, limit, value, f"{metric} {value:.4g} {unit} {sign} {kind} {limit:g} {unit} ({scope})")
+        reason = f"{metric} {value:.4g} {unit} {sign} {kind} {limit:g} {unit} ({scope})"
+        return Breach(processor, metric, kind, limit, value, reason)
     return None
 
 
-def check_thresholds(summary: "pd.DataFrame", thresholds: Mapping[str, Any], *, source: str = "thresholds.json") -> list[Breach]:
+def _vocabulary_order(item: tuple[tuple[str, str], Any]) -> tuple[int, str]:
+    (metric, kind), _ = item
+    return METRIC_NAMES.index(metric), kind
+
+
+def check_thresholds(
+    summary: "pd.DataFrame", thresholds: Mapping[str, Any], *, source: str = "thresholds.json"
+) -> list[Breach]:
     """Every limit broken by a run summary (``processor, metric, value`` rows), in a stable order.
 
     Raises:
@@ -106,7 +117,7 @@ def check_thresholds(summary: "pd.DataFrame", thresholds: Mapping[str, Any], *, 
     breaches = []
     for processor in sorted(set(summary["processor"])):
         own = per.get(processor, {})
-        for (metric, kind), limit in sorted({**base, **own}.items(), key=lambda kv: (METRIC_NAMES.index(kv[0][0]), kv[0][1])):
+        for (metric, kind), limit in sorted({**base, **own}.items(), key=_vocabulary_order):
             if limit is None:
                 continue
             scope = f"limit for {processor}" if (metric, kind) in own else "global limit"

@@ -122,7 +122,10 @@ def test_missing_fields_are_skipped_not_fatal(world):
 
 def test_counter_reset_is_kept_raw_in_samples(world):
     clock, ws = world
-    ws.add("a", lambda t: {"name": "a", "state": "STARTED", "stats": {"inputMessageCount": 100 + t if t < 4 else t - 4}})
+    def restarts(t):
+        return {"name": "a", "state": "STARTED", "stats": {"inputMessageCount": 100 + t if t < 4 else t - 4}}
+
+    ws.add("a", restarts)
     samples = collect_samples(ws.fetch, duration=8, interval=2, clock=clock)
     assert values(samples, "a", "input_count") == [100, 102, 0, 2, 4]  # frames handles the reset
 

@@ -18,7 +18,8 @@ def series(level, cv=0.03, n=20):
 
 
 def one(runs, metric, history, current, **rule):
-    found = compare_runs(runs({("p", metric): history}), runs({("p", metric): current}, prefix="c", first=100), Rule(**rule))
+    current_runs = runs({("p", metric): current}, prefix="c", first=100)
+    found = compare_runs(runs({("p", metric): history}), current_runs, Rule(**rule))
     assert len(found) == 1
     return found[0]
 
@@ -102,11 +103,13 @@ def test_single_current_run_is_allowed(runs):
 
 
 def test_floor_override_and_output_order(runs):
-    history = runs({("b", "memory_mb"): series(100), ("a", "latency_p50_ms"): series(10), ("a", "input_rate"): series(5)})
+    history = runs({("b", "memory_mb"): series(100), ("a", "latency_p50_ms"): series(10),
+                    ("a", "input_rate"): series(5)})
     current = runs({("b", "memory_mb"): [106] * 3, ("a", "latency_p50_ms"): [10] * 3, ("a", "input_rate"): [5] * 3},
                    prefix="c", first=100)
     found = compare_runs(history, current, Rule(floors={"memory_mb": 0.08}))
-    assert [(f.processor, f.metric) for f in found] == [("a", "input_rate"), ("a", "latency_p50_ms"), ("b", "memory_mb")]
+    order = [(f.processor, f.metric) for f in found]
+    assert order == [("a", "input_rate"), ("a", "latency_p50_ms"), ("b", "memory_mb")]
     assert found[-1].floor_pct == 8.0 and found[-1].verdict is Verdict.UNCHANGED  # +6 % < 8 %
 
 

@@ -1,0 +1,1 @@
+"""Reporting: trend charts and the Markdown report built from profiling results."""

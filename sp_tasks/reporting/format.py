@@ -1,0 +1,91 @@
+"""How profiling numbers and verdicts look to a person: one place for every renderer (pure).
+
+Markdown, plain text and charts format values, Δ %, p-values and verdict marks through these
+functions, so a number reads the same in a PR comment, a terminal and a chart.
+"""
+from __future__ import annotations
+
+from sp_tasks.profiling.regression import Finding, Verdict
+
+VERDICT_ICON: dict[Verdict, str] = {
+    Verdict.REGRESSION: "🔴",
+    Verdict.IMPROVEMENT: "🟢",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.UNCHANGED: "⚪",
+    Verdict.INSUFFICIENT: "➖",
+}
+VERDICT_COLOR: dict[Verdict, str] = {  # strong colours only where a person must look
+    Verdict.REGRESSION: "#C62828",
+    Verdict.IMPROVEMENT: "#1B8A5A",
+    Verdict.INCONCLUSIVE: "#F2C14E",
+    Verdict.UNCHANGED: "#D5D5D5",
+    Verdict.INSUFFICIENT: "#F4F4F4",
+}
+VERDICT_INK: dict[Verdict, str] = {  # text drawn on a VERDICT_COLOR background
+    Verdict.REGRESSION: "#FFFFFF",
+    Verdict.IMPROVEMENT: "#FFFFFF",
+    Verdict.INCONCLUSIVE: "#222222",
+    Verdict.UNCHANGED: "#222222",
+    Verdict.INSUFFICIENT: "#666666",
+}
+VERDICT_ORDER: tuple[Verdict, ...] = (
+    Verdict.REGRESSION,
+    Verdict.IMPROVEMENT,
+    Verdict.INCONCLUSIVE,
+    Verdict.UNCHANGED,
+    Verdict.INSUFFICIENT,
+)
+
+
+def fmt_number(value: float | None) -> str:
+    """3–4 significant figures, thousands separated, no exponent for everyday magnitudes."""
+    if value is None:
+        return "—"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:.1f}"
+    if size >= 1 or size == 0:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    return "—" if value is None else f"{fmt_number(value)} {unit}"
+
+
+def fmt_change(finding: Finding) -> str:
+    if finding.change_pct is None:
+        return "new" if finding.verdict is Verdict.REGRESSION and finding.current else "—"
+    return f"{finding.change_pct:+.1f} %"
+
+
+def fmt_pct(change_pct: float | None) -> str:
+    return "—" if change_pct is None else f"{change_pct:+.1f} %"
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "<0.0001" if p < 1e-4 else f"{p:.2g}"
+
+
+def fmt_floor(floor_pct: float) -> str:
+    return f"{floor_pct:g} %"
+
+
+def fmt_verdict(finding: Finding) -> str:
+    return f"{finding.verdict.value} ({finding.note})" if finding.note else finding.verdict.value
+
+
+def count_line(counts: dict[Verdict, int]) -> str:
+    """``2 regressions · 1 improvement · 60 unchanged`` (zero counts left out, fixed order)."""
+    plural = {Verdict.REGRESSION: "regressions", Verdict.IMPROVEMENT: "improvements"}
+    parts = []
+    for verdict in VERDICT_ORDER:
+        n = counts.get(verdict, 0)
+        if n:
+            word = plural.get(verdict, verdict.value) if n != 1 else verdict.value
+            parts.append(f"{n} {word}")
+    return " · ".join(parts) or "no findings"

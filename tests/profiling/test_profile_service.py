@@ -1,0 +1,114 @@
+"""The profiling shell end to end on files: profile -> current/history -> compare -> charts/report."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sp_tasks.clock import FakeClock
+from sp_tasks.errors import DataFileError, ExitStatus
+from sp_tasks.profiling.datafiles import load_runs
+from sp_tasks.profiling.regression import Verdict
+from sp_tasks.profiling.service import profile_paths, run_charts, run_compare_baseline, run_profile, run_report
+
+DATA = Path(__file__).parents[1] / "reporting" / "data"
+
+
+def fake_fetch(clock, *, memory_mb=100.0, rate=50.0):
+    def fetch():
+        t = clock.monotonic()
+        return [{"name": "solar", "state": "STARTED",
+                 "stats": {"inputMessageCount": int(rate * t), "outputMessageCount": int(rate * t),
+                           "dlqMessageCount": 0, "memoryTrackerBytes": memory_mb * 1024 * 1024, "stateSize": 0,
+                           "latency": {"p50": 2000, "p99": 8000, "unit": "microseconds"}}}]
+    return fetch
+
+
+def profile(root, *, sha="1" * 40, record=False, thresholds=None, **fetch_kw):
+    clock = FakeClock()
+    return run_profile(fake_fetch(clock, **fetch_kw), clock, env="local", root=root, git_sha=sha, duration=20,
+                       interval=2, thresholds=thresholds, record=record)
+
+
+def test_profile_writes_samples_and_current_run_and_records_on_request(tmp_path):
+    paths = profile_paths("local", tmp_path)
+    outcome = profile(tmp_path)
+    assert outcome.exit_status is ExitStatus.SUCCESS
+    assert paths.samples.read_text().startswith("timestamp,processor,metric,value\n")
+    current = load_runs(paths.current)
+    values = dict(zip(current["metric"], current["value"]))
+    assert values["input_rate"] == pytest.approx(50.0) and values["memory_mb"] == 100.0
+    assert values["latency_p99_ms"] == 8.0 and not paths.history.exists()
+    assert "not recorded in the history" in outcome.text
+
+    profile(tmp_path, record=True)
+    assert load_runs(paths.current)["run_id"].nunique() == 1  # same timestamp+sha: same run id
+    assert load_runs(paths.history)["processor"].unique().tolist() == ["solar"]
+
+
+def test_current_file_accumulates_runs_of_one_commit_and_restarts_for_another(tmp_path):
+    paths = profile_paths("local", tmp_path)
+    for sha in ("1" * 40, "1" * 40, "2" * 40):
+        clock = FakeClock()
+        clock.advance(3600 * len(load_runs(paths.current, missing_ok=True)))  # distinct run ids
+        run_profile(fake_fetch(clock), clock, env="local", root=tmp_path, git_sha=sha, duration=4, interval=2)
+    assert set(load_runs(paths.current)["git_sha"]) == {"2" * 40}
+
+
+def test_threshold_breach_exits_3_with_the_reason(tmp_path):
+    outcome = profile(tmp_path, thresholds={"memory_mb": 64, "throughput_min": 10}, memory_mb=100.0)
+    assert outcome.exit_status is ExitStatus.REGRESSION
+    assert [b.reason for b in outcome.data.breaches] == ["memory_mb 100 MiB > max 64 MiB (global limit)"]
+    assert "1 threshold breach(es):" in outcome.text
+
+
+def test_compare_json_and_exit_status(tmp_path):
+    outcome = run_compare_baseline("ci", tmp_path, history=DATA / "history.csv", current=DATA / "current.csv",
+                                   fmt="json")
+    doc = json.loads(outcome.text)
+    assert outcome.exit_status is ExitStatus.REGRESSION and doc["regressions"] == 2
+    assert {f["verdict"] for f in doc["findings"]} == {v.value for v in Verdict}
+
+
+def test_empty_history_gives_insufficient_data_not_a_crash(tmp_path):
+    outcome = run_compare_baseline("ci", tmp_path, current=DATA / "current.csv", fmt="text")
+    assert outcome.exit_status is ExitStatus.SUCCESS
+    assert {f.verdict for f in outcome.data} == {Verdict.INSUFFICIENT}
+
+
+def test_malformed_current_file_names_file_and_line(tmp_path):
+    bad = tmp_path / "current.csv"
+    bad.write_text("run_id,timestamp,git_sha,processor,metric,value\nr,2025-01-01T00:00:00Z,s,p,memory_mb,12 MB\n")
+    with pytest.raises(DataFileError, match=r"current.csv: line 2: value '12 MB' is not a number"):
+        run_compare_baseline("ci", tmp_path, current=bad)
+
+
+def test_without_a_current_file_the_newest_recorded_run_is_compared(tmp_path):
+    paths = profile_paths("ci", tmp_path)
+    paths.history.parent.mkdir(parents=True)
+    shutil.copy(DATA / "history.csv", paths.history)
+    outcome = run_compare_baseline("ci", tmp_path, fmt="markdown")
+    assert "3 run(s)" not in outcome.text and "1 run(s) of `23fffff`" in outcome.text
+    assert "no current-run file: the newest recorded run is compared with the runs before it" in outcome.text
+
+
+def test_report_writes_markdown_and_linked_charts(tmp_path):
+    paths = profile_paths("ci", tmp_path)
+    paths.history.parent.mkdir(parents=True)
+    shutil.copy(DATA / "history.csv", paths.history)
+    paths.current.parent.mkdir(parents=True)
+    shutil.copy(DATA / "current.csv", paths.current)
+    stale = paths.charts / "trends-gone.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    outcome = run_report("ci", tmp_path)
+    text = paths.report.read_text()
+    assert "![overview](charts/overview.png)" in text
+    assert "![solar_windows trends](charts/trends-solar_windows.png)" in text
+    assert sorted(p.name for p in paths.charts.iterdir()) == [
+        "overview.png", "trends-new_processor.png", "trends-orders_enrich.png", "trends-solar_windows.png"]
+    assert outcome.exit_status is ExitStatus.SUCCESS and outcome.paths[0] == paths.report
+    charts = run_charts("ci", tmp_path, out=tmp_path / "elsewhere")
+    assert len(charts.paths) == 4 and all(p.parent == tmp_path / "elsewhere" for p in charts.paths)

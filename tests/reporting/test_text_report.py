@@ -1,0 +1,30 @@
+"""Plain-text renderings for the terminal."""
+from __future__ import annotations
+
+import pandas as pd
+
+from sp_tasks.profiling.thresholds import Breach
+from sp_tasks.reporting.text import render_findings_text, render_profile_text
+
+
+def test_findings_table(comparison):
+    text = render_findings_text(comparison.findings, rule=comparison.rule)
+    lines = text.splitlines()
+    counts = "2 regressions · 1 improvement · 1 inconclusive · 10 unchanged · 7 insufficient-data"
+    assert lines[0] == f"compare-baseline: {counts}"
+    header = ["processor", "metric", "baseline", "(median", "±", "sd)", "current", "Δ", "p", "floor", "verdict"]
+    assert lines[2].split() == header
+    row = next(line for line in lines if "latency_p99_ms" in line and "orders_enrich" in line)
+    assert row.split()[-1] == "regression" and "+31.6 %" in row
+    assert lines[-1].startswith("rule: one-sided t")
+
+
+def test_profile_summary_with_breaches_and_notes():
+    summary = pd.DataFrame({"processor": ["a"], "metric": ["memory_mb"], "value": [600.0]})
+    breach = Breach("a", "memory_mb", "max", 512.0, 600.0, "memory_mb 600 MiB > max 512 MiB (global limit)")
+    text = render_profile_text(summary, ["b: STARTED -> FAILED at 4.0 s"], [breach], run_id="r1", recorded_to=None)
+    assert text.splitlines() == [
+        "profile run r1", "", "processor  metric     value", "a          memory_mb  600.0 MiB", "",
+        "note: b: STARTED -> FAILED at 4.0 s", "", "1 threshold breach(es):",
+        "  a: memory_mb 600 MiB > max 512 MiB (global limit)", "",
+        "not recorded in the history (use --record on the base branch)"]
