@@ -89,6 +89,46 @@ def tier_advise(c, env=None, format="text"):
     emit(render_advice(advise_all(load_desired(settings), settings.baselines_dir / "history.csv"), fmt))
 
 
+# -- profiling: compare-baseline, charts, report ------------------------------------------------
+@task(help={"env": "environment whose baselines/<env>/history.csv is the baseline (default local)",
+            "history": "run history CSV (default baselines/<env>/history.csv)",
+            "current": "current runs CSV (default .sp/<env>/current.csv, else the newest recorded run)",
+            "format": "text (default), markdown or json"})
+@reports_errors
+def compare_baseline(c, env=None, history=None, current=None, format="text"):
+    """Compare the current profile run(s) with the run history; exit 3 on any regression."""
+    from sp_tasks.profiling.service import run_compare_baseline
+
+    fmt = check_format(format, ("text", "markdown", "json"))
+    settings = _settings(c, env)
+    outcome = run_compare_baseline(settings.name, settings.root, history=history, current=current, fmt=fmt)
+    emit(outcome.text)
+    exit_with(outcome.exit_status)
+
+
+@task(help={"env": "environment whose history to draw (default local)",
+            "out": "directory for the PNGs (default reports/<env>/charts)"})
+@reports_errors
+def charts(c, env=None, out=None):
+    """Draw one trend chart per processor, plus an overview, from the run history."""
+    from sp_tasks.profiling.service import run_charts
+
+    settings = _settings(c, env)
+    emit(run_charts(settings.name, settings.root, out=out).text)
+
+
+@task(help={"env": "environment to report on (default local)",
+            "out": "Markdown file to write (default reports/<env>/latest.md)"})
+@reports_errors
+def report(c, env=None, out=None):
+    """Write the Markdown performance report (verdicts, charts, change points) for PRs and job summaries."""
+    from sp_tasks.profiling.service import run_report
+
+    settings = _settings(c, env)
+    outcome = run_report(settings.name, settings.root, out=out)
+    emit(f"wrote {outcome.paths[0]} and {len(outcome.paths) - 1} chart(s)")
+
+
 emulator = Collection("emulator")
 emulator.add_task(emulator_start, "start")
 emulator.add_task(emulator_stop, "stop")
@@ -98,4 +138,6 @@ emulator.add_task(emulator_status, "status")
 ns = Collection(emulator)
 ns.add_task(validate)
 ns.add_task(tier_advise)
+for _task in (compare_baseline, charts, report):
+    ns.add_task(_task)
 ns.configure({"sp": {"env": "local"}})

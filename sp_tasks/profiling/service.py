@@ -121,7 +121,8 @@ def load_comparison(
     else:
         newest = hist.sort_values(["timestamp", "run_id"], kind="stable")["run_id"].iloc[-1:] if len(hist) else []
         cur = hist[hist["run_id"].isin(list(newest))]
-        notes.append("no current-run file: the newest recorded run is compared with the runs before it")
+        notes.append("no current-run file: the newest recorded run is compared with the runs before it" if len(hist)
+                     else "no recorded runs and no current-run file: run `invoke profile` first")
     base = hist[~hist["run_id"].isin(set(cur["run_id"]))]
     findings = compare_runs(base, cur, rule)
     baseline, current_desc = _describe(base, cur, rule)
