@@ -89,6 +89,135 @@ def tier_advise(c, env=None, format="text"):
     emit(render_advice(advise_all(load_desired(settings), settings.baselines_dir / "history.csv"), fmt))
 
 
+# -- plan, snapshot, deploy, rollback, drift ---------------------------------------------------
+def _runner(settings):
+    from sp_tasks.atlas.connect import open_client
+    from sp_tasks.deploy.service import Runner
+
+    return Runner(settings, open_client(settings))
+
+
+def _confirm(yes):
+    """Ask before writing; refuse in a non-interactive session unless --yes was given."""
+    import sys
+
+    from sp_tasks.errors import ConfigError
+    from sp_tasks.planning.render import summary_line
+
+    def confirm(plan):
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise ConfigError("refusing to change the workspace without confirmation in a non-interactive "
+                              "session: review `invoke plan`, then pass --yes")
+        return input(f"{summary_line(plan)}\nApply to {plan.environment}? [y/N] ").strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+@task(help={"env": "environment to plan for (default local)",
+            "detailed-exitcode": "exit 2 when the plan has changes (for CI)",
+            "format": "text (default), markdown or json", "out": "also write the plan JSON to this file",
+            "prune": "plan deleting live processors/connections that are not in Git",
+            "tier": "override DEFAULT_TIER for this plan (SP2..SP50 or auto)"})
+@reports_errors
+def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=False, tier=None):
+    """Show what deploy would change, and why, without changing anything."""
+    from sp_tasks.desired import load_desired
+    from sp_tasks.planning import render
+
+    fmt = check_format(format, ("text", "markdown", "json"))
+    settings = _settings(c, env)
+    desired = load_desired(settings)
+    runner = _runner(settings)
+    the_plan = runner.plan(desired, runner.live(), prune=prune, tier=tier)
+    emit({"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan))
+    if out:
+        Path(out).write_text(render.render_json(the_plan), encoding="utf-8")
+    exit_with(ExitStatus.CHANGES_PRESENT if detailed_exitcode and the_plan.has_changes() else ExitStatus.SUCCESS)
+
+
+@task(help={"env": "environment to snapshot (default local)",
+            "out": "file to write (default .sp/snapshots/<env>/<UTC timestamp>.json)"})
+@reports_errors
+def snapshot(c, env=None, out=None):
+    """Save the full live state of the workspace (no secrets) for rollback or audit."""
+    settings = _settings(c, env)
+    runner = _runner(settings)
+    print(runner.snapshot(runner.live(), "manual", out))
+
+
+@task(help={"env": "environment to deploy (default local)", "yes": "do not ask for confirmation (CI)",
+            "dry-run": "show the plan and the steps, send nothing",
+            "plan": "apply exactly this saved plan (refused if stale or for another env)",
+            "strategy": "in-place (default), blue-green or canary",
+            "tier": "override DEFAULT_TIER (SP2..SP50 or auto)",
+            "prune": "also delete live processors/connections that are not in Git",
+            "format": "text (default), markdown or json"})
+@reports_errors
+def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy="in-place", tier=None, prune=False,
+           format="text"):
+    """Validate, snapshot, plan, apply, health-gate and verify; roll back automatically on failure."""
+    from sp_tasks.deploy import render, service
+    from sp_tasks.desired import load_desired
+    from sp_tasks.planning.render import render_text
+
+    fmt = check_format(format, ("text", "markdown", "json"))
+    settings = _settings(c, env)
+    desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
+    runner = _runner(settings)
+    outcome = service.deploy(runner, desired, strategy=strategy, plan_file=plan, prune=prune, tier=tier,
+                             dry_run=dry_run, confirm=_confirm(yes))
+    if fmt == "text" and outcome.plan.has_changes():
+        emit(render_text(outcome.plan))
+    emit(outcome.to_json() if fmt == "json" else
+         render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
+
+
+@task(help={"env": "environment to roll back (default local)",
+            "snapshot": "snapshot file to restore (default: the latest pre-deploy snapshot)",
+            "to-ref": "restore the processors/connections of this Git revision instead (e.g. HEAD~1)",
+            "yes": "do not ask for confirmation (CI)", "dry-run": "show the plan only",
+            "format": "text (default), markdown or json"})
+@reports_errors
+def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, format="text"):
+    """Restore the last good state: a snapshot (default) or a Git revision, with the same planner."""
+    from sp_tasks.deploy import render, service, snapshots
+    from sp_tasks.desired import load_desired
+    from sp_tasks.planning.render import render_text
+
+    fmt = check_format(format, ("text", "markdown", "json"))
+    settings = _settings(c, env)
+    runner = _runner(settings)
+    if to_ref:
+        from sp_tasks.gitrev import desired_at_ref
+
+        desired = desired_at_ref(settings, to_ref)
+        outcome = service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm(yes))
+    else:
+        path = Path(snapshot) if snapshot else snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
+        outcome = service.rollback(runner, path, load_desired(settings), dry_run=dry_run, confirm=_confirm(yes))
+    if fmt == "text" and outcome.plan.has_changes():
+        emit(render_text(outcome.plan))
+    emit(outcome.to_json() if fmt == "json" else
+         render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
+
+
+@task(help={"env": "environment to check (default local)", "format": "text (default), markdown or json"})
+@reports_errors
+def drift(c, env=None, format="text"):
+    """Compare live state with Git for a scheduled job: exit 2 when they differ."""
+    from sp_tasks.desired import load_desired
+    from sp_tasks.planning import render
+
+    fmt = check_format(format, ("text", "markdown", "json"))
+    settings = _settings(c, env)
+    runner = _runner(settings)
+    the_plan = runner.plan(load_desired(settings), runner.live())
+    emit({"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan))
+    exit_with(ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS)
+
+
 # -- profiling: compare-baseline, charts, report ------------------------------------------------
 @task(help={"env": "environment whose baselines/<env>/history.csv is the baseline (default local)",
             "history": "run history CSV (default baselines/<env>/history.csv)",
@@ -138,6 +267,8 @@ emulator.add_task(emulator_status, "status")
 ns = Collection(emulator)
 ns.add_task(validate)
 ns.add_task(tier_advise)
+for _task in (plan, snapshot, deploy, rollback, drift):
+    ns.add_task(_task)
 for _task in (compare_baseline, charts, report):
     ns.add_task(_task)
 ns.configure({"sp": {"env": "local"}})

@@ -48,7 +48,7 @@ class ProcessorSpec:
 @dataclass(frozen=True)
 class ConnectionSpec:
     """One connections/<name>.json after ${VAR} rendering. ``body`` may hold secret values:
-    never print, log or snapshot it; use ``redacted()`` for anything a person or file sees."""
+    never print, log or snapshot it: planning and rendering work on secret-free copies."""
 
     name: str
     type: str

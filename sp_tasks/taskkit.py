@@ -30,11 +30,17 @@ def reports_errors(func: Callable) -> Callable:
 
 
 def _message(err: SpTasksError) -> str:
+    """The exit message: the error, plus what it carries (every diagnostic, or what deploy did)."""
     diagnostics = getattr(err, "diagnostics", None)  # ValidationFailed: show every problem, not a count
     if diagnostics:
         from sp_tasks.diagnostics import render_text
 
         return f"{render_text(diagnostics)}\nerror: {err}"
+    outcome = getattr(err, "result", None)  # DeployError from a deploy: steps run and rollback done
+    if hasattr(outcome, "plan"):
+        from sp_tasks.deploy.render import render_outcome_text
+
+        return f"{render_outcome_text(outcome)}\nerror: {err}"
     return f"error: {err}"
 
 

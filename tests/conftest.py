@@ -64,10 +64,7 @@ def _emulator_server(tmp_path_factory):
     from sp_tasks.emulator.server import EmulatorServer
 
     data_dir = tmp_path_factory.mktemp("emulator")
-    import importlib.util  # TODO(lead): drop once the runtime lands; bridges the parallel work
-
-    run = importlib.util.find_spec("sp_tasks.emulator.runtime") is not None
-    server = EmulatorServer(Backend(data_dir, sample_rate=1000.0, run_processors=run)).start()
+    server = EmulatorServer(Backend(data_dir, sample_rate=1000.0)).start()
     yield server, str(data_dir)
     server.stop()
 

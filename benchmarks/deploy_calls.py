@@ -1,0 +1,142 @@
+"""Benchmark: API calls and wall time of deploys of 50 processors against the emulator.
+
+Reports, for a project of N processors (default 50):
+  1. first deploy (create + start all): calls, wall time;
+  2. no-op deploy: calls (target: <= 4 plus pages) and wall time;
+  3. deploy of N changed processors with D ms of injected API latency (default 20 ms): wall time
+     for the apply, compared with the critical path (the longest chain of dependent calls times
+     the latency) and with the parallel bound (all calls times the latency / max_parallel).
+Run: python benchmarks/deploy_calls.py [--processors 50] [--latency-ms 20] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sp_tasks.atlas.connect import open_client  # noqa: E402
+from sp_tasks.clock import SystemClock  # noqa: E402
+from sp_tasks.deploy import service  # noqa: E402
+from sp_tasks.deploy.executor import Executor  # noqa: E402
+from sp_tasks.desired import load_desired  # noqa: E402
+from sp_tasks.settings import load_settings  # noqa: E402
+
+ENVIRON = {"MONGODB_ATLAS_PUBLIC_API_KEY": "local", "MONGODB_ATLAS_PRIVATE_API_KEY": "local"}
+
+
+def write_project(root: Path, url: str, n: int, threshold: int) -> None:
+    env = root / "environments" / "bench"
+    env.mkdir(parents=True, exist_ok=True)
+    (env / "config.env").write_text(f"ATLAS_BASE_URL={url}\nPROJECT_ID=0123456789abcdef01234567\n"
+                                    "WORKSPACE_NAME=bench\nDEFAULT_TIER=SP10\nALLOW_CREATE_WORKSPACE=true\n")
+    (env / "thresholds.json").write_text(json.dumps({"health": {"samples": 2, "interval_s": 0.5,
+                                                                "started_timeout_s": 30}}))
+    (root / "connections").mkdir(exist_ok=True)
+    (root / "connections" / "cluster.json").write_text(json.dumps(
+        {"name": "cluster", "type": "Cluster", "clusterName": "C0"}))
+    (root / "processors").mkdir(exist_ok=True)
+    for i in range(n):
+        doc = {"name": f"p{i:03d}", "pipeline": [
+            {"$source": {"connectionName": "sample_stream_solar"}},
+            {"$match": {"obs.watts": {"$gt": threshold}}},
+            {"$merge": {"into": {"connectionName": "cluster", "db": "bench", "coll": f"c{i:03d}"}}}]}
+        (root / "processors" / f"p{i:03d}.json").write_text(json.dumps(doc))
+
+
+def admin(url: str, method: str, name: str, body=None):
+    resp = requests.request(method, f"{url}/_emulator/{name}", json=body, timeout=10)
+    return resp.json() if resp.content else None
+
+
+class EmulatorProcess:
+    """The emulator in its own process, as users run it (in-process it would share our GIL)."""
+
+    def __init__(self, data_dir: Path):
+        self.proc = subprocess.Popen([sys.executable, "-m", "sp_tasks.emulator", "--port", "0", "--data-dir",
+                                      str(data_dir), "--sample-rate", "20"], stdout=subprocess.PIPE, text=True)
+        self.url = re.search(r"http://\S+", self.proc.stdout.readline()).group(0)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def run(n: int, latency_ms: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmulatorProcess(Path(tmp) / "emu")
+        root = Path(tmp) / "project"
+        try:
+            write_project(root, server.url, n, 100)
+            settings = load_settings("bench", root, ENVIRON)
+            runner = service.Runner(settings, open_client(settings), SystemClock(), lambda _: None)
+            admin(server.url, "DELETE", "requests")
+            started = time.perf_counter()
+            service.deploy(runner, load_desired(settings))
+            first = (time.perf_counter() - started, admin(server.url, "GET", "requests")["total"])
+
+            admin(server.url, "DELETE", "requests")
+            started = time.perf_counter()
+            outcome = service.deploy(runner, load_desired(settings))
+            assert not outcome.plan.has_changes()
+            noop = (time.perf_counter() - started, admin(server.url, "GET", "requests")["total"])
+
+            write_project(root, server.url, n, 200)
+            desired = load_desired(settings)
+            live = runner.live()
+            plan = runner.plan(desired, live)
+            steps = service.build_steps(plan, strategy="in-place", live=live)
+            apply_steps = [s for s in steps if s.kind.value != "verify_health"]
+            admin(server.url, "POST", "faults", [{"path": "/api/atlas", "delay_ms": latency_ms}])
+            admin(server.url, "DELETE", "requests")
+            executor = Executor(runner.client, desired, clock=SystemClock(), policy=runner_policy(settings))
+            started = time.perf_counter()
+            result = executor.apply(apply_steps)
+            apply_wall = time.perf_counter() - started
+            calls = admin(server.url, "GET", "requests")["total"]
+            assert result.ok, result.failure
+            chain_calls = calls / n  # every processor's chain has the same shape here
+            return {"first_deploy_s": first[0], "first_deploy_calls": first[1],
+                    "noop_s": noop[0], "noop_calls": noop[1],
+                    "changed_apply_s": apply_wall, "changed_calls": calls,
+                    "critical_path_s": chain_calls * latency_ms / 1000,
+                    "parallel_bound_s": calls * latency_ms / 1000 / executor.max_parallel}
+        finally:
+            server.stop()
+
+
+def runner_policy(settings):
+    from sp_tasks.deploy.health import HealthPolicy
+
+    return HealthPolicy.from_thresholds(settings.thresholds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processors", type=int, default=50)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    runs = [run(args.processors, args.latency_ms) for _ in range(args.repeats)]
+    print(f"{args.processors} processors, {args.latency_ms:g} ms injected latency, median of {args.repeats} runs")
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        unit = "" if key.endswith("calls") else " s"
+        print(f"  {key:<20} {statistics.median(values):10.3f}{unit}   (runs: {', '.join(f'{v:.3f}' for v in values)})")
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(f"  apply / critical path  {med['changed_apply_s'] / med['critical_path_s']:.1f}x ; "
+          f"apply / parallel bound {med['changed_apply_s'] / med['parallel_bound_s']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

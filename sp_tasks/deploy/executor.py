@@ -1,0 +1,246 @@
+"""Apply: carry out a tuple of Steps against Atlas — the only code that writes to a workspace.
+
+Phases run in order. Inside a phase, each chain of dependent steps (one object's stop → modify →
+start, say) runs sequentially, and independent chains run in parallel up to ``max_parallel``.
+The first failure stops new steps from starting; in-flight ones finish, and the caller rolls back.
+
+Writes are never blindly retried (the transport retries only what is safe). When a POST or PATCH
+fails in a way that may have taken effect (5xx, timeout), the executor re-reads the object and
+decides again: already applied → done; not applied → send once more; otherwise fail. Steps are
+idempotent: stopping a stopped processor or deleting a missing one is "already done".
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from sp_tasks.deploy import waiting
+from sp_tasks.deploy.canary import compare_canary
+from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
+from sp_tasks.deploy.steps import Step, StepKind as K
+from sp_tasks.errors import AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, HealthGateFailed, SpTasksError
+from sp_tasks.model import DesiredState
+
+STOP_TIMEOUT = 300.0  # Atlas checkpoints on stop; Terraform waits up to 5 minutes too
+CONNECTION_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    status: str  # done | already-done | failed | not-run
+    detail: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.step.id, "kind": self.step.kind.value, "target": str(self.step.target),
+                "status": self.status, "detail": self.detail, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class ApplyResult:
+    results: list[StepResult] = field(default_factory=list)
+    health: list[HealthVerdict] = field(default_factory=list)
+    failure: SpTasksError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "failure": str(self.failure) if self.failure else None,
+                "steps": [r.to_json() for r in self.results], "health": [h.to_json() for h in self.health]}
+
+
+class Executor:
+    def __init__(self, client, desired: DesiredState, *, clock, policy: HealthPolicy,
+                 progress: Callable[[str], None] = lambda _: None, max_parallel: int = 8):
+        self.client = client
+        self.desired = desired
+        self.clock = clock
+        self.policy = policy
+        self.progress = progress
+        self.max_parallel = max_parallel
+        self._lock = threading.Lock()
+
+    def apply(self, steps: Sequence[Step]) -> ApplyResult:
+        result = ApplyResult()
+        for phase in sorted({s.phase for s in steps}):
+            chains = _chains([s for s in steps if s.phase == phase])
+            with ThreadPoolExecutor(max_workers=max(1, min(self.max_parallel, len(chains)))) as pool:
+                list(pool.map(lambda chain: self._run_chain(chain, result), chains))
+            if result.failure:
+                break
+        done = {r.step.id for r in result.results}
+        result.results += [StepResult(s, "not-run") for s in steps if s.id not in done]
+        return result
+
+    def _run_chain(self, chain: list[Step], result: ApplyResult) -> None:
+        for step in chain:
+            if result.failure:
+                return
+            started = time.monotonic()
+            self.progress(f"{step.kind.value.replace('_', ' ')}: {step.target.name}")
+            try:
+                status, detail = self._run(step, result)
+            except SpTasksError as err:
+                with self._lock:
+                    result.results.append(StepResult(step, "failed", str(err), time.monotonic() - started))
+                    result.failure = result.failure or err
+                return
+            with self._lock:
+                result.results.append(StepResult(step, status, detail, time.monotonic() - started))
+
+    # -- one step -------------------------------------------------------------------------
+    def _run(self, step: Step, result: ApplyResult) -> tuple[str, str]:
+        name, body, c = step.target.name, step.payload, self.client
+        if step.kind is K.CREATE_CONNECTION:
+            return self._write(lambda: c.create_connection(self._with_secrets(step)), lambda: _exists(c.get_connection, name))
+        if step.kind is K.UPDATE_CONNECTION:
+            return self._write(lambda: c.update_connection(name, self._with_secrets(step)), lambda: False)
+        if step.kind is K.DELETE_CONNECTION:
+            return _idempotent_delete(lambda: c.delete_connection(name))
+        if step.kind is K.WAIT_CONNECTION_READY:
+            waiting.wait_for_connection_ready(c, name, clock=self.clock, timeout=CONNECTION_TIMEOUT)
+            return "done", "READY"
+        if step.kind is K.CREATE_PROCESSOR:
+            return self._write(lambda: c.create_processor(body), lambda: _exists(c.get_processor, name))
+        if step.kind is K.MODIFY_PROCESSOR:
+            same = lambda: c.get_processor(name).get("pipeline") == body.get("pipeline")  # noqa: E731
+            return self._write(lambda: c.modify_processor(name, body), same)
+        if step.kind is K.RENAME_PROCESSOR:
+            return self._write(lambda: c.modify_processor(name, body), lambda: _exists(c.get_processor, body["name"]))
+        if step.kind is K.STOP_PROCESSOR:
+            return self._stop(name)
+        if step.kind is K.START_PROCESSOR:
+            return self._start(name, body)
+        if step.kind is K.DELETE_PROCESSOR:
+            return _idempotent_delete(lambda: c.delete_processor(name))
+        if step.kind is K.VERIFY_HEALTH:
+            return self._verify(body["processors"], result)
+        if step.kind is K.COMPARE_CANARY:
+            verdict = compare_canary(c.list_processors, body["baseline"], body["canary"], self.policy, self.clock)
+            if not verdict.healthy:
+                raise HealthGateFailed(f"canary {body['canary']} failed: {'; '.join(verdict.reasons)}")
+            return "done", "canary matches the live processor"
+        raise DeployError(f"unknown step kind {step.kind}")
+
+    def _write(self, send: Callable[[], Any], applied: Callable[[], bool]) -> tuple[str, str]:
+        """POST/PATCH with a re-read instead of a blind retry when the outcome is unknown."""
+        try:
+            send()
+            return "done", ""
+        except (AtlasUnavailable, AtlasApiError) as err:
+            if isinstance(err, AtlasApiError) and err.status < 500:
+                raise
+            if applied():
+                return "done", "confirmed by re-reading after an unclear answer"
+            send()  # decided again after reading: it had not happened, so one more try
+            return "done", "sent again after re-reading"
+
+    def _stop(self, name: str) -> tuple[str, str]:
+        # Optimistic: send, and read the state only when Atlas refuses (one call saved per step).
+        try:
+            self.client.stop_processor(name)
+        except AtlasNotFound:
+            return "already-done", "was absent"
+        except AtlasApiError as err:
+            state = waiting.processor_state(self.client, name)
+            if err.status >= 500 or state not in (None, "CREATED", "STOPPED"):
+                raise
+            return "already-done", f"was {state or 'absent'}"
+        waiting.wait_for_processor(self.client, name, "STOPPED", clock=self.clock, timeout=STOP_TIMEOUT)
+        return "done", ""
+
+    def _start(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
+        try:
+            self.client.start_processor_with(name, tier=body.get("tier"),
+                                             resume_from_checkpoint=body.get("resumeFromCheckpoint"))
+            status = "done"
+        except AtlasApiError as err:
+            if err.status >= 500 or waiting.processor_state(self.client, name) != "STARTED":
+                raise
+            status = "already-done"
+        waiting.wait_for_processor(self.client, name, "STARTED", clock=self.clock,
+                                   timeout=self.policy.started_timeout_s)
+        return status, f"tier {body['tier']}" if body.get("tier") else ""
+
+    def _verify(self, names: list[str], result: ApplyResult) -> tuple[str, str]:
+        verdicts = run_health_gate(self.client.list_processors, names, self.policy, self.clock, self.progress)
+        with self._lock:
+            result.health += verdicts
+        bad = [v for v in verdicts if not v.healthy]
+        if bad:
+            raise HealthGateFailed("health gate failed: " + "; ".join(
+                f"{v.processor} {' and '.join(v.reasons)}" for v in bad))
+        return "done", f"{len(verdicts)} healthy"
+
+    def _with_secrets(self, step: Step) -> dict[str, Any]:
+        """The connection body with write-only values copied in from the connection file."""
+        if not step.secret_paths:
+            return step.payload
+        spec = self.desired.connection(step.target.name)
+        if spec is None:
+            raise DeployError(f"connection {step.target.name} needs its secret fields "
+                              f"({', '.join(step.secret_paths)}) but connections/{step.target.name}.json "
+                              "is not in this checkout; restore the file or its secrets first")
+        body = _deep_copy(step.payload)
+        for pointer in step.secret_paths:
+            _set_pointer(body, pointer, _get_pointer(spec.body, pointer))
+        return body
+
+
+def _chains(steps: list[Step]) -> list[list[Step]]:
+    """Group a phase's steps into dependency chains (each step depends on at most its predecessor)."""
+    by_id = {s.id: s for s in steps}
+    heads = [s for s in steps if not any(d in by_id for d in s.depends_on)]
+    followers: dict[str, list[Step]] = {}
+    for s in steps:
+        for d in s.depends_on:
+            followers.setdefault(d, []).append(s)
+    chains = []
+    for head in heads:
+        chain, current = [head], head
+        while followers.get(current.id):
+            current = followers[current.id][0]
+            chain.append(current)
+        chains.append(chain)
+    return chains
+
+
+def _exists(read: Callable[[str], Any], name: str) -> bool:
+    try:
+        read(name)
+        return True
+    except AtlasNotFound:
+        return False
+
+
+def _idempotent_delete(delete: Callable[[], None]) -> tuple[str, str]:
+    try:
+        delete()
+        return "done", ""
+    except AtlasNotFound:
+        return "already-done", "was already gone"
+
+
+def _deep_copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def _get_pointer(doc: Any, pointer: str) -> Any:
+    for part in pointer.lstrip("/").split("/"):
+        doc = doc[part.replace("~1", "/").replace("~0", "~")]
+    return doc
+
+
+def _set_pointer(doc: Any, pointer: str, value: Any) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    for part in parts[:-1]:
+        doc = doc.setdefault(part, {})
+    doc[parts[-1]] = value

@@ -1,0 +1,50 @@
+"""Deploy and rollback results as text (summary table) and Markdown (job summary, PR comment). Pure."""
+from __future__ import annotations
+
+from sp_tasks.deploy.executor import ApplyResult
+
+_MARK = {"done": "ok", "already-done": "ok (already)", "failed": "FAILED", "not-run": "not run"}
+
+
+def render_outcome_text(outcome) -> str:
+    lines = [f"{outcome.plan.environment} / {outcome.plan.workspace}: {outcome.message}"]
+    if outcome.steps and outcome.applied is None:
+        lines.append("Steps that deploy would take:")
+        lines += [f"  {s.phase}  {s.kind.value:<22} {s.target}" + (f"  ({s.note})" if s.note else "")
+                  for s in outcome.steps]
+    for title, result in (("Applied", outcome.applied), ("Rollback", outcome.rolled_back)):
+        if result is not None:
+            lines += ["", f"{title}:", *_step_table(result), *_health_lines(result)]
+    if outcome.snapshot:
+        lines += ["", f"Pre-deploy snapshot: {outcome.snapshot}"]
+    return "\n".join(lines)
+
+
+def render_outcome_markdown(outcome) -> str:
+    icon = "✅" if outcome.applied is None or outcome.applied.ok else "⛔"
+    lines = [f"### {icon} Deploy `{outcome.plan.environment}` / `{outcome.plan.workspace}`", "",
+             outcome.message, ""]
+    if outcome.applied is not None:
+        lines += ["| Step | Target | Result | Seconds |", "|---|---|---|---:|"]
+        lines += [f"| {r.step.kind.value} | {r.step.target} | {_MARK[r.status]} | {r.seconds:.1f} |"
+                  for r in outcome.applied.results]
+        for verdict in outcome.applied.health:
+            state = "healthy" if verdict.healthy else "unhealthy: " + "; ".join(verdict.reasons)
+            lines.append(f"- `{verdict.processor}`: {state} (+{verdict.input_delta} in, "
+                         f"+{verdict.output_delta} out, +{verdict.dlq_delta} DLQ)")
+    return "\n".join(lines) + "\n"
+
+
+def _step_table(result: ApplyResult) -> list[str]:
+    rows = [(r.step.kind.value, str(r.step.target), _MARK[r.status], f"{r.seconds:.1f}s", r.detail)
+            for r in result.results]
+    if not rows:
+        return ["  (no steps)"]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + (f"  {row[4]}" if row[4] else "")
+            for row in rows]
+
+
+def _health_lines(result: ApplyResult) -> list[str]:
+    return [f"  health {v.processor}: " + ("healthy" if v.healthy else "UNHEALTHY: " + "; ".join(v.reasons))
+            + f" (+{v.input_delta} in, +{v.output_delta} out, +{v.dlq_delta} DLQ)" for v in result.health]

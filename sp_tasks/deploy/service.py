@@ -1,0 +1,221 @@
+"""The GitOps flows tasks call: plan, snapshot, deploy (with automatic rollback) and rollback.
+
+Each flow is a short script over the pure core: read (settings, Git, live) → compute (plan,
+steps) → act (executor) → check again (re-plan must be all no-op). A deploy that fails at any
+step — a write, the health gate, the final re-plan — is rolled back to the pre-deploy snapshot
+and verified, so the workspace ends either fully applied or exactly as the snapshot recorded it.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from sp_tasks.clock import SystemClock
+from sp_tasks.deploy import snapshots
+from sp_tasks.deploy.executor import ApplyResult, Executor
+from sp_tasks.deploy.health import HealthPolicy
+from sp_tasks.deploy.steps import Step
+from sp_tasks.deploy.strategies import build_steps
+from sp_tasks.errors import ConfigError, DeployError, PlanMismatch, StalePlanError, SpTasksError
+from sp_tasks.model import ConnectionSpec, DesiredState, LiveState, ProcessorSpec
+from sp_tasks.planning.plan import Plan, fingerprint, plan_from_json
+from sp_tasks.planning.planner import compute_plan
+
+SAMPLE = "sample_stream_solar"
+
+
+@dataclass
+class Outcome:
+    """What a deploy or rollback did, for the summary table and --format json."""
+
+    plan: Plan
+    applied: ApplyResult | None = None
+    snapshot: Path | None = None
+    rolled_back: ApplyResult | None = None
+    message: str = ""
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"environment": self.plan.environment, "workspace": self.plan.workspace,
+                "summary": self.plan.summary(), "message": self.message,
+                "snapshot": str(self.snapshot) if self.snapshot else None,
+                "applied": self.applied.to_json() if self.applied else None,
+                "rolled_back": self.rolled_back.to_json() if self.rolled_back else None}
+
+
+@dataclass
+class Runner:
+    """One environment's client, clock and output, shared by the flows."""
+
+    settings: Any
+    client: Any
+    clock: Any = field(default_factory=SystemClock)
+    progress: Callable[[str], None] = lambda line: print(f"  {line}", file=sys.stderr, flush=True)
+
+    # -- reading --------------------------------------------------------------------------
+    def live(self) -> LiveState:
+        return self.client.fetch_live()
+
+    def plan(self, desired: DesiredState, live: LiveState, *, prune: bool = False, tier: str | None = None,
+             exact: bool = False, rotate_secrets: bool = False) -> Plan:
+        default_tier = tier or self.settings.default_tier
+        return compute_plan(
+            with_sample_connection(desired, live), live, environment=self.settings.name,
+            workspace=self.settings.workspace, project_id=self.settings.project_id,
+            default_tier=_concrete(default_tier), resolve_tier=self._tier_resolver(default_tier),
+            prune=prune, exact=exact, rotate_secrets=rotate_secrets,
+            created_at=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def snapshot(self, live: LiveState, reason: str, out: str | Path | None = None) -> Path:
+        doc = snapshots.build_snapshot(live, environment=self.settings.name, workspace=self.settings.workspace,
+                                       project_id=self.settings.project_id, taken_at=self.clock.now(),
+                                       reason=reason)
+        return snapshots.save_snapshot(doc, self.settings.root, out)
+
+    # -- acting ---------------------------------------------------------------------------
+    def ensure_workspace(self, live: LiveState) -> LiveState:
+        if live.workspace is not None:
+            return live
+        if not self.settings.create_workspace:
+            raise ConfigError(f"workspace {self.settings.workspace} does not exist in project "
+                              f"{self.settings.project_id}; create it in Atlas, or set ALLOW_CREATE_WORKSPACE=true "
+                              f"in {self.settings.config_file}")
+        self.progress(f"create workspace: {self.settings.workspace}")
+        tier = _concrete(self.settings.default_tier)
+        self.client.create_workspace({
+            "dataProcessRegion": {"cloudProvider": self.settings.cloud_provider, "region": self.settings.region},
+            "streamConfig": {"tier": tier}})
+        return self.live()
+
+    def apply(self, plan: Plan, secrets_from: DesiredState, live: LiveState, strategy: str) -> tuple[ApplyResult, tuple]:
+        """Run the plan's steps; connection secrets are read from ``secrets_from`` (the Git files)."""
+        steps = build_steps(plan, strategy=strategy, live=live)
+        executor = Executor(self.client, secrets_from, clock=self.clock, progress=self.progress,
+                            policy=HealthPolicy.from_thresholds(self.settings.thresholds))
+        return executor.apply(steps), steps
+
+    def restore(self, snapshot_path: Path, git_desired: DesiredState) -> ApplyResult:
+        """Roll live state back to a snapshot and verify it; raises DeployError if it will not match."""
+        from sp_tasks.planning.snapshot_desired import desired_from_snapshot
+
+        target = desired_from_snapshot(snapshots.load_snapshot(snapshot_path), source=str(snapshot_path))
+        target = _with_secret_sources(target, git_desired)
+        plan = self.plan(target, self.live(), exact=True)
+        result, _ = self.apply(plan, git_desired, self.live(), "in-place")
+        leftover = self.plan(target, self.live(), exact=True)
+        if not result.ok or leftover.has_changes():
+            why = result.failure or f"{sum(c.action.value != 'no-op' for c in leftover.changes)} change(s) remain"
+            raise DeployError(f"rollback to {snapshot_path} did not complete ({why}); the workspace needs "
+                              f"attention: run `invoke plan --env {self.settings.name}`", result)
+        return result
+
+    def check_saved_plan(self, plan_file: str, live: LiveState) -> Plan:
+        plan = plan_from_json(Path(plan_file).read_text(encoding="utf-8"), source=plan_file)
+        if (plan.environment, plan.workspace, plan.project_id) != (
+                self.settings.name, self.settings.workspace, self.settings.project_id):
+            raise PlanMismatch(f"{plan_file} was made for environment {plan.environment} (workspace "
+                               f"{plan.workspace}); this is {self.settings.name} ({self.settings.workspace})")
+        if plan.live_fingerprint != fingerprint(live):
+            raise StalePlanError(f"live state changed since {plan_file} was made; run `invoke plan --env "
+                                 f"{self.settings.name} --out {plan_file}` again")
+        return plan
+
+    def _tier_resolver(self, default_tier: str):
+        """``auto``: each processor's tier comes from the advice (parallelism + latest profile)."""
+        if default_tier != "auto":
+            return None
+        from sp_tasks.tiers import advise_tier, load_latest_profiles
+
+        profiles = load_latest_profiles(self.settings.baselines_dir / "history.csv")
+
+        def resolve(spec: ProcessorSpec) -> str:
+            if spec.tier:
+                return spec.tier
+            advice = advise_tier(spec, profiles.get(spec.name))
+            if advice.tier is None:
+                raise ConfigError(f"{spec.file or spec.name}: {' '.join(advice.reasons)}")
+            return advice.tier
+
+        return resolve
+
+
+def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place", plan_file: str | None = None,
+           prune: bool = False, tier: str | None = None, dry_run: bool = False,
+           confirm: Callable[[Plan], bool] = lambda plan: True) -> Outcome:
+    """validate (done by the caller) → snapshot → plan → confirm → apply → verify, or roll back."""
+    live = runner.live()
+    if live.workspace is None and (dry_run or plan_file):
+        raise ConfigError(f"workspace {runner.settings.workspace} does not exist yet; deploy without "
+                          "--dry-run/--plan once to create it")
+    live = runner.ensure_workspace(live)
+    plan = runner.check_saved_plan(plan_file, live) if plan_file else runner.plan(desired, live, prune=prune, tier=tier)
+    if not plan.has_changes():
+        return Outcome(plan, message="no changes: live state matches Git")
+    if dry_run:
+        return Outcome(plan, steps=build_steps(plan, strategy=strategy, live=live), message="dry run: nothing sent")
+    if not confirm(plan):
+        return Outcome(plan, message="cancelled: nothing sent")
+    snapshot = runner.snapshot(live, "pre-deploy")
+    runner.progress(f"snapshot saved: {snapshot}")
+    result, steps = runner.apply(plan, desired, live, strategy)
+    failure = result.failure
+    if failure is None:
+        leftover = runner.plan(desired, runner.live(), prune=prune, tier=tier)
+        if leftover.has_changes():
+            failure = DeployError("after apply, live state still differs from Git: "
+                                  + ", ".join(f"{c.name} ({c.action.value})" for c in leftover.changes
+                                              if c.action.value != "no-op"))
+    if failure is None:
+        return Outcome(plan, result, snapshot, message="applied and verified", steps=steps)
+    runner.progress(f"deploy failed: {failure}; rolling back to {snapshot}")
+    restored = runner.restore(snapshot, desired)
+    outcome = Outcome(plan, result, snapshot, restored, steps=steps,
+                      message=f"deploy failed and was rolled back to {snapshot.name}: {failure}")
+    raise DeployError(outcome.message, outcome)
+
+
+def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, dry_run: bool = False,
+             confirm: Callable[[Plan], bool] = lambda plan: True) -> Outcome:
+    """Make live state equal to ``snapshot_path`` again (same planner and executor as deploy)."""
+    from sp_tasks.planning.snapshot_desired import desired_from_snapshot
+
+    target = desired_from_snapshot(snapshots.load_snapshot(snapshot_path), source=str(snapshot_path))
+    plan = runner.plan(_with_secret_sources(target, git_desired), runner.live(), exact=True)
+    if not plan.has_changes():
+        return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
+    if dry_run or not confirm(plan):
+        return Outcome(plan, snapshot=snapshot_path, message="nothing sent")
+    runner.snapshot(runner.live(), "pre-rollback")
+    result = runner.restore(snapshot_path, git_desired)
+    return Outcome(plan, result, snapshot_path, message=f"rolled back to {snapshot_path.name} and verified")
+
+
+def with_sample_connection(desired: DesiredState, live: LiveState) -> DesiredState:
+    """Atlas needs the Sample connection in the workspace; add it when a processor reads it."""
+    uses_sample = any(_reads_sample(p.pipeline) for p in desired.processors)
+    if not uses_sample or desired.connection(SAMPLE):
+        return desired
+    sample = ConnectionSpec(SAMPLE, "Sample", {"name": SAMPLE, "type": "Sample"}, file="(built in)")
+    return replace(desired, connections=desired.connections + (sample,))
+
+
+def _reads_sample(pipeline: Any) -> bool:
+    first = pipeline[0] if isinstance(pipeline, list) and pipeline else {}
+    return isinstance(first, dict) and (first.get("$source") or {}).get("connectionName") == SAMPLE
+
+
+def _with_secret_sources(target: DesiredState, git_desired: DesiredState) -> DesiredState:
+    """Snapshots hold no secrets: mark which fields of a restored connection the executor must fill
+    from the Git file of the same name (the values themselves are only read at apply time)."""
+    by_name = {c.name: c for c in git_desired.connections}
+    connections = tuple(
+        replace(c, secret_paths=by_name[c.name].secret_paths)
+        if c.name in by_name and by_name[c.name].type == c.type else c
+        for c in target.connections)
+    return replace(target, connections=connections)
+
+
+def _concrete(tier: str) -> str:
+    return "SP10" if tier == "auto" else tier

@@ -1,0 +1,110 @@
+"""Snapshots of live state: what a workspace looked like before a deploy, saved as JSON for rollback.
+
+A snapshot is the full live state — workspace, connections (secrets are never returned by Atlas,
+and we strip known write-only fields again to be sure), processors with pipeline, options, tier,
+state and stats — in the documented format below. ``rollback`` plans from it like from Git.
+
+    {"format_version": 1, "environment": "production", "workspace": "ws", "project_id": "…",
+     "taken_at": "2026-11-26T15:20:00Z", "reason": "pre-deploy",
+     "workspace_doc": {…}, "connections": [API documents], "processors": [API documents]}
+
+Default location: ``.sp/snapshots/<env>/<UTC timestamp>.json`` under the project root.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sp_tasks.errors import DataFileError
+from sp_tasks.model import LiveState
+
+FORMAT_VERSION = 1
+# Write-only connection fields (reference §4.3): Atlas never returns them; dropped again defensively.
+WRITE_ONLY = {"password", "clientSecret", "sslKey", "sslKeyPassword"}
+_STRIP = ("links",)
+
+
+def snapshots_dir(root: Path, env: str) -> Path:
+    return Path(root) / ".sp" / "snapshots" / env
+
+
+def build_snapshot(live: LiveState, *, environment: str, workspace: str, project_id: str,
+                   taken_at: datetime, reason: str = "") -> dict[str, Any]:
+    """The snapshot document for ``live`` (pure)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "environment": environment,
+        "workspace": workspace,
+        "project_id": project_id,
+        "taken_at": taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "reason": reason,
+        "workspace_doc": _clean(live.workspace) if live.workspace else None,
+        "connections": [_without_secrets(_clean(c.body)) for c in live.connections],
+        "processors": [_clean(_processor_doc(p)) for p in live.processors],
+    }
+
+
+def save_snapshot(snapshot: dict[str, Any], root: Path, out: str | Path | None = None) -> Path:
+    """Write the snapshot; default path is timestamped under .sp/snapshots/<env>/."""
+    if out is None:
+        stamp = snapshot["taken_at"].replace(":", "").replace("-", "").replace(".", "")
+        out = snapshots_dir(root, snapshot["environment"]) / f"{stamp}.json"
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(snapshot, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a snapshot
+    return path
+
+
+def load_snapshot(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFileError(f"snapshot {path} does not exist; list them with `ls .sp/snapshots/<env>/`") from None
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"snapshot {path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    missing = [k for k in ("format_version", "environment", "workspace", "connections", "processors")
+               if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise DataFileError(f"snapshot {path} is missing {', '.join(missing)}; is it an sp-tasks snapshot?")
+    if doc["format_version"] != FORMAT_VERSION:
+        raise DataFileError(f"snapshot {path} has format_version {doc['format_version']}; "
+                            f"this sp-tasks reads version {FORMAT_VERSION}")
+    return doc
+
+
+def latest_snapshot(root: Path, env: str, reason: str | None = None) -> Path:
+    """Newest snapshot file for ``env`` (optionally only those taken for ``reason``)."""
+    candidates = sorted(snapshots_dir(root, env).glob("*.json"), reverse=True)
+    for path in candidates:
+        if reason is None or load_snapshot(path).get("reason") == reason:
+            return path
+    raise DataFileError(f"no {reason + ' ' if reason else ''}snapshot for environment '{env}' in "
+                        f"{snapshots_dir(root, env)}; deploy once, or pass --snapshot FILE or --to-ref REF")
+
+
+def _processor_doc(p) -> dict[str, Any]:
+    doc: dict[str, Any] = {"_id": p.id, "name": p.name, "state": p.state, "pipeline": p.pipeline}
+    if p.options:
+        doc["options"] = p.options
+    if p.tier:
+        doc["tier"] = p.tier
+    if p.stats is not None:
+        doc["stats"] = p.stats
+    return doc
+
+
+def _clean(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in _STRIP}
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if k not in WRITE_ONLY}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value

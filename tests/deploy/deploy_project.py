@@ -1,0 +1,69 @@
+"""A throwaway project (processors, connections, environment) deployed against the test emulator."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sp_tasks.clock import SystemClock
+from sp_tasks.deploy.service import Runner
+
+FILTER = {"name": "hot", "pipeline": [
+    {"$source": {"connectionName": "sample_stream_solar"}},
+    {"$match": {"obs.watts": {"$gt": 100}}},
+    {"$merge": {"into": {"connectionName": "cluster", "db": "solar", "coll": "hot"}}}]}
+WINDOW = {"name": "per_group", "pipeline": [
+    {"$source": {"connectionName": "sample_stream_solar"}},
+    {"$tumblingWindow": {"interval": {"size": 1, "unit": "second"},
+                         "pipeline": [{"$group": {"_id": "$group_id", "n": {"$sum": 1}}}]}},
+    {"$merge": {"into": {"connectionName": "cluster", "db": "solar", "coll": "per_group"}}}]}
+LOGGER = {"name": "logger", "pipeline": [
+    {"$source": {"connectionName": "sample_stream_solar"}},
+    {"$project": {"device_id": 1, "watts": "$obs.watts"}},
+    {"$emit": {"connectionName": "__testLog"}}]}
+CLUSTER = {"name": "cluster", "type": "Cluster", "clusterName": "Cluster0"}
+# Fast gate: the test emulator generates 1,000 docs/s, so growth shows within a few tenths of a second.
+THRESHOLDS = {"health": {"samples": 2, "interval_s": 0.3, "started_timeout_s": 10}}
+
+
+class Project:
+    def __init__(self, root: Path, emulator):
+        self.root = root
+        self.emulator = emulator
+        self.environ = {"MONGODB_ATLAS_PUBLIC_API_KEY": "local", "MONGODB_ATLAS_PRIVATE_API_KEY": "local"}
+        env = root / "environments" / "test"
+        env.mkdir(parents=True)
+        (env / "config.env").write_text(
+            f"ATLAS_BASE_URL={emulator.url}\nPROJECT_ID=0123456789abcdef01234567\n"
+            "WORKSPACE_NAME=ws-test\nDEFAULT_TIER=SP10\nALLOW_CREATE_WORKSPACE=true\n")
+        (env / "thresholds.json").write_text(json.dumps(THRESHOLDS))
+        for doc in (FILTER, WINDOW, LOGGER):
+            self.write("processors", doc)
+        self.write("connections", CLUSTER)
+
+    def write(self, folder: str, doc: dict) -> None:
+        path = self.root / folder / f"{doc['name']}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2))
+
+    def remove(self, folder: str, name: str) -> None:
+        (self.root / folder / f"{name}.json").unlink()
+
+    def settings(self):
+        from sp_tasks.settings import load_settings
+
+        return load_settings("test", self.root, self.environ)
+
+    def desired(self):
+        from sp_tasks.desired import load_desired
+
+        return load_desired(self.settings())
+
+    def runner(self, lines: list | None = None) -> Runner:
+        from sp_tasks.atlas.connect import open_client
+
+        settings = self.settings()
+        progress = (lines.append if lines is not None else (lambda _: None))
+        return Runner(settings, open_client(settings), SystemClock(), progress)
+
+    def live_processors(self) -> dict[str, dict]:
+        return {p.name: p.__dict__ for p in self.runner().live().processors}
