@@ -7,6 +7,7 @@ simple and a concurrent start/stop cannot interleave.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -97,7 +98,19 @@ class Backend:
             results = docs.find(group_id, query.get("cluster", ""), query.get("db", ""), query["coll"], limit=limit)
         else:
             return {"collections": [list(c) for c in docs.collections(group_id)]}
-        return {"results": results[:limit] if limit else results}
+        from sp_tasks.emulator.engine import extjson
+
+        # Dates and ObjectIds as extended JSON ({"$date": …}), as mongosh and drivers show them.
+        return json.loads(extjson.dumps({"results": results[:limit] if limit else results}))
+
+    def delete_connection(self, group_id: str, workspace: str, name: str) -> None:
+        """Reference §4.4: deleting a connection a running processor uses makes that processor fail."""
+        from sp_tasks.planning.connections import referenced_connections
+
+        self.workspaces.delete_connection(group_id, workspace, name)
+        for doc in self.store.list("processors", group_id, workspace):
+            if doc["state"] == "STARTED" and name in referenced_connections(doc["pipeline"], doc.get("options")):
+                self.processors.fail(doc["_id"])
 
     def close(self) -> None:
         with self.lock:

@@ -119,7 +119,7 @@ def update_connection(b, req: Request):
 
 
 def delete_connection(b, req: Request):
-    b.workspaces.delete_connection(req.p("group_id"), req.p("workspace"), req.p("connection"))
+    b.delete_connection(req.p("group_id"), req.p("workspace"), req.p("connection"))
     return 202, None
 
 

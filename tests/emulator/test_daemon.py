@@ -1,0 +1,28 @@
+"""The background emulator: start (or reuse), status, stop, with pid and log files."""
+import socket
+
+from sp_tasks.emulator import daemon
+from sp_tasks.emulator.db import DB_FILE
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_start_reuse_status_and_stop(tmp_path):
+    port = _free_port()
+    assert not daemon.status(tmp_path, port).running
+    started = daemon.start(tmp_path, port)
+    try:
+        assert started.running and started.started_now and started.pid
+        assert (tmp_path / daemon.PID_FILE).exists() and (tmp_path / daemon.LOG_FILE).exists()
+        again = daemon.start(tmp_path, port)
+        assert again.running and not again.started_now and again.pid == started.pid
+        assert daemon.status(tmp_path, port).data_dir.endswith(DB_FILE)
+    finally:
+        assert daemon.stop(tmp_path, port)
+    assert not daemon.status(tmp_path, port).running
+    assert not (tmp_path / daemon.PID_FILE).exists()
+    assert daemon.stop(tmp_path, port) is False
