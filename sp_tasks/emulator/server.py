@@ -29,6 +29,9 @@ _GROUP_ID = re.compile(r"^[0-9a-f]{24}$")  # any well-formed project id is an ex
 class _Handler(BaseHTTPRequestHandler):
     server: "EmulatorServer"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits for
+    # the delayed ACK (~40 ms) on every small response.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()
