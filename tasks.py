@@ -115,6 +115,13 @@ def _confirm(yes):
     return confirm
 
 
+def _show_plan(fmt):
+    """Print the plan before anything is applied (text output; machines get it in the result)."""
+    from sp_tasks.planning.render import render_text
+
+    return (lambda plan: emit(render_text(plan))) if fmt == "text" else (lambda plan: None)
+
+
 @task(help={"env": "environment to plan for (default local)",
             "detailed-exitcode": "exit 2 when the plan has changes (for CI)",
             "format": "text (default), markdown or json", "out": "also write the plan JSON to this file",
@@ -160,16 +167,13 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy="in-place"
     """Validate, snapshot, plan, apply, health-gate and verify; roll back automatically on failure."""
     from sp_tasks.deploy import render, service
     from sp_tasks.desired import load_desired
-    from sp_tasks.planning.render import render_text
 
     fmt = check_format(format, ("text", "markdown", "json"))
     settings = _settings(c, env)
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
     runner = _runner(settings)
     outcome = service.deploy(runner, desired, strategy=strategy, plan_file=plan, prune=prune, tier=tier,
-                             dry_run=dry_run, confirm=_confirm(yes))
-    if fmt == "text" and outcome.plan.has_changes():
-        emit(render_text(outcome.plan))
+                             dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt))
     emit(outcome.to_json() if fmt == "json" else
          render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
 
@@ -184,7 +188,6 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
     """Restore the last good state: a snapshot (default) or a Git revision, with the same planner."""
     from sp_tasks.deploy import render, service, snapshots
     from sp_tasks.desired import load_desired
-    from sp_tasks.planning.render import render_text
 
     fmt = check_format(format, ("text", "markdown", "json"))
     settings = _settings(c, env)
@@ -193,12 +196,11 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
         from sp_tasks.gitrev import desired_at_ref
 
         desired = desired_at_ref(settings, to_ref)
-        outcome = service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm(yes))
+        outcome = service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt))
     else:
         path = Path(snapshot) if snapshot else snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
-        outcome = service.rollback(runner, path, load_desired(settings), dry_run=dry_run, confirm=_confirm(yes))
-    if fmt == "text" and outcome.plan.has_changes():
-        emit(render_text(outcome.plan))
+        outcome = service.rollback(runner, path, load_desired(settings), dry_run=dry_run, confirm=_confirm(yes),
+                                   show_plan=_show_plan(fmt))
     emit(outcome.to_json() if fmt == "json" else
          render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
 

@@ -16,7 +16,7 @@ def render_outcome_text(outcome) -> str:
         if result is not None:
             lines += ["", f"{title}:", *_step_table(result), *_health_lines(result)]
     if outcome.snapshot:
-        lines += ["", f"Pre-deploy snapshot: {outcome.snapshot}"]
+        lines += ["", f"Snapshot: {outcome.snapshot}"]
     return "\n".join(lines)
 
 

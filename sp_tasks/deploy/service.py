@@ -143,7 +143,8 @@ class Runner:
 
 def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place", plan_file: str | None = None,
            prune: bool = False, tier: str | None = None, dry_run: bool = False,
-           confirm: Callable[[Plan], bool] = lambda plan: True) -> Outcome:
+           confirm: Callable[[Plan], bool] = lambda plan: True,
+           show_plan: Callable[[Plan], None] = lambda plan: None) -> Outcome:
     """validate (done by the caller) → snapshot → plan → confirm → apply → verify, or roll back."""
     live = runner.live()
     if live.workspace is None and (dry_run or plan_file):
@@ -153,6 +154,7 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
     plan = runner.check_saved_plan(plan_file, live) if plan_file else runner.plan(desired, live, prune=prune, tier=tier)
     if not plan.has_changes():
         return Outcome(plan, message="no changes: live state matches Git")
+    show_plan(plan)
     if dry_run:
         return Outcome(plan, steps=build_steps(plan, strategy=strategy, live=live), message="dry run: nothing sent")
     if not confirm(plan):
@@ -177,7 +179,8 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
 
 
 def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, dry_run: bool = False,
-             confirm: Callable[[Plan], bool] = lambda plan: True) -> Outcome:
+             confirm: Callable[[Plan], bool] = lambda plan: True,
+             show_plan: Callable[[Plan], None] = lambda plan: None) -> Outcome:
     """Make live state equal to ``snapshot_path`` again (same planner and executor as deploy)."""
     from sp_tasks.planning.snapshot_desired import desired_from_snapshot
 
@@ -185,6 +188,7 @@ def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, 
     plan = runner.plan(_with_secret_sources(target, git_desired), runner.live(), exact=True)
     if not plan.has_changes():
         return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
+    show_plan(plan)
     if dry_run or not confirm(plan):
         return Outcome(plan, snapshot=snapshot_path, message="nothing sent")
     runner.snapshot(runner.live(), "pre-rollback")
