@@ -32,9 +32,9 @@ def test_the_repository_examples_load_rendered_and_in_key_order():
     assert {p.name for p in state.processors} >= {"solarHighOutput", "solarGroupStats", "solarValidated",
                                                  "solarEventsToKafka"}
     kafka = state.connection("eventsKafka")
-    assert kafka.body["authentication"]["password"] == "local-emulator-password"
+    assert kafka.body["authentication"]["password"] == "local-only"
     assert kafka.secret_paths == ("/authentication/password",)
-    assert "local-emulator-password" not in repr(kafka)
+    assert "local-only" not in repr(kafka)
     assert state.connection("solarCluster").body["clusterName"] == "LocalCluster"
     window = state.processor("solarGroupStats")
     assert window.tier == "SP10" and window.file == "processors/solarGroupStats.json"
