@@ -12,8 +12,8 @@ A. PR gate on the hierarchical noise model of regression.md §3.5: every run has
    scenario is 10 % better. Also: one processor only (no moderation), one current run
    (screening), heterogeneous noise (run sd 1–6 % across processors), DLQ appearing.
 B. Change points on 200-run histories, i.i.d. noise CV 5 %: a +5 %/+10 % step at run 150 (a
-   hit is a change point within ±5 runs), no-change series (Gaussian and Student-t(3)), +10 %
-   steps with only 5 runs after them, and time per series.
+   hit is a change point within ±5 runs), no-change series (Gaussian and Student-t(3), and short
+   24-run histories), +10 % steps with only 5 runs after them, and time per series.
 C. compare-baseline wall time for 10 processors × 7 metrics (200-run history file).
 
     python benchmarks/regression_stats.py            # full (~3 min on 2 cores)
@@ -196,6 +196,7 @@ def part_b(series: int, null_series: int) -> None:
         ("+10 % step", 0.10, "gauss", series, 200, 150),
         ("+10 % step, 5 runs after it", 0.10, "gauss", series, 105, 100),
         ("no change, Gaussian", 0.0, "gauss", null_series, 200, 150),
+        ("no change, Gaussian, 24-run histories", 0.0, "gauss", null_series, 24, 24),
         ("no change, Student-t(3)", 0.0, "t3", series, 200, 150),
     ):
         hits = extra = 0

@@ -89,7 +89,8 @@ def _describe(history: "pd.DataFrame", current: "pd.DataFrame", rule: "Rule") ->
     runs = history["run_id"].nunique()
     if runs:
         first, last = history["timestamp"].min(), history["timestamp"].max()
-        baseline = f"last {rule.window} of {runs} recorded runs ({first:%Y-%m-%d}…{last:%Y-%m-%d})"
+        which = f"last {rule.window} of {runs}" if runs > rule.window else f"all {runs}"
+        baseline = f"{which} recorded runs ({first:%Y-%m-%d}…{last:%Y-%m-%d})"
     else:
         baseline = "no recorded runs"
     shas = sorted({s[:7] for s in current["git_sha"]})

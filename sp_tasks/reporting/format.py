@@ -58,11 +58,13 @@ def fmt_value(value: float | None, unit: str) -> str:
 def fmt_change(finding: Finding) -> str:
     if finding.change_pct is None:
         return "new" if finding.verdict is Verdict.REGRESSION and finding.current else "—"
-    return f"{finding.change_pct:+.1f} %"
+    return fmt_pct(finding.change_pct)
 
 
 def fmt_pct(change_pct: float | None) -> str:
-    return "—" if change_pct is None else f"{change_pct:+.1f} %"
+    if change_pct is None:
+        return "—"
+    return "0.0 %" if abs(change_pct) < 0.05 else f"{change_pct:+.1f} %"  # never "-0.0 %"
 
 
 def fmt_p(p: float | None) -> str:
