@@ -221,6 +221,29 @@ def drift(c, env=None, format="text"):
 
 
 # -- profiling: compare-baseline, charts, report ------------------------------------------------
+@task(iterable=["processor"],
+      help={"env": "environment to profile (default local)", "duration": "seconds to sample (default 60)",
+            "interval": "seconds between samples (default 5)", "processor": "only this processor (repeatable)",
+            "output": "also write the run summary CSV here", "record": "append the run to baselines/<env>/history.csv"})
+@reports_errors
+def profile(c, env=None, duration=60, interval=5, processor=None, output=None, record=False):
+    """Sample processor stats, summarize the run, check thresholds.json; exit 3 on a breach."""
+    from sp_tasks.atlas.connect import open_client
+    from sp_tasks.clock import SystemClock
+    from sp_tasks.gitrev import current_sha
+    from sp_tasks.profiling.collect import progress_bar
+    from sp_tasks.profiling.service import run_profile
+
+    settings = _settings(c, env)
+    outcome = run_profile(open_client(settings).list_processors, SystemClock(), env=settings.name,
+                          root=settings.root, git_sha=current_sha(settings.root), duration=float(duration),
+                          interval=float(interval), processors=processor or None, thresholds=settings.thresholds,
+                          thresholds_source=f"environments/{settings.name}/thresholds.json",
+                          record=record, output=output, progress=progress_bar())
+    emit(outcome.text)
+    exit_with(outcome.exit_status)
+
+
 @task(help={"env": "environment whose baselines/<env>/history.csv is the baseline (default local)",
             "history": "run history CSV (default baselines/<env>/history.csv)",
             "current": "current runs CSV (default .sp/<env>/current.csv, else the newest recorded run)",
@@ -269,7 +292,7 @@ emulator.add_task(emulator_status, "status")
 ns = Collection(emulator)
 ns.add_task(validate)
 ns.add_task(tier_advise)
-for _task in (plan, snapshot, deploy, rollback, drift):
+for _task in (plan, snapshot, deploy, rollback, drift, profile):
     ns.add_task(_task)
 for _task in (compare_baseline, charts, report):
     ns.add_task(_task)

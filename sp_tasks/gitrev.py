@@ -39,3 +39,11 @@ def _git(root: Path, *args: str) -> str:
         raise ConfigError(f"git {args[0]} {' '.join(a for a in args[1:] if a != '--')} failed: "
                           f"{done.stderr.strip() or 'unknown error'}; is the revision right?")
     return done.stdout
+
+
+def current_sha(root: Path) -> str:
+    """The checked-out commit (recorded with profile runs), or "unknown" outside a Git checkout."""
+    try:
+        return _git(root, "rev-parse", "HEAD").strip()
+    except ConfigError:
+        return "unknown"

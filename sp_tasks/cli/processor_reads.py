@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from sp_tasks.cli import add_command, views
 from sp_tasks.desired import PROCESSOR
+from sp_tasks.gitrev import current_sha
 from sp_tasks.errors import ConfigError, ExitStatus, ValidationFailed
 
 
@@ -157,7 +158,7 @@ def cmd_profile(ctx) -> int:
 
     names = ctx.selected(required=False) or sorted(ctx.git_names(PROCESSOR))
     outcome = run_profile(ctx.client.list_processors, SystemClock(), env=ctx.settings.name, root=ctx.settings.root,
-                          git_sha=_git_sha(ctx.settings.root), duration=ctx.args.duration,
+                          git_sha=current_sha(ctx.settings.root), duration=ctx.args.duration,
                           interval=ctx.args.interval, processors=names, thresholds=ctx.settings.thresholds,
                           thresholds_source=f"environments/{ctx.settings.name}/thresholds.json",
                           record=ctx.args.record, output=ctx.args.output, progress=progress_bar(),
@@ -170,12 +171,3 @@ def cmd_profile(ctx) -> int:
     else:
         ctx.emit(outcome.text)
     return int(outcome.exit_status)
-
-
-def _git_sha(root) -> str:
-    from sp_tasks.gitrev import _git
-
-    try:
-        return _git(root, "rev-parse", "HEAD").strip()
-    except ConfigError:
-        return "unknown"

@@ -8,6 +8,7 @@ import threading
 import sys
 
 from sp_tasks.emulator.backend import DEFAULT_SAMPLE_RATE, Backend
+from sp_tasks.emulator.daemon import code_fingerprint
 from sp_tasks.emulator.server import EmulatorServer
 
 
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
+    code_fingerprint()  # fix the identity of the code this process runs, before anyone edits it
     backend = Backend(args.data_dir, sample_rate=args.sample_rate)
     server = EmulatorServer(backend, args.host, args.port)
     # The first line is machine-read by the background launcher: keep its shape.

@@ -24,7 +24,10 @@ PREFIX = "/_emulator/"
 def handle(backend, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
     route = (method, path[len(PREFIX):].strip("/"))
     if route == ("GET", "health"):
-        return 200, {"ok": True, "version": __version__, "pid": os.getpid(), "data": backend.db.path}
+        from sp_tasks.emulator.daemon import code_fingerprint
+
+        return 200, {"ok": True, "version": __version__, "code": code_fingerprint(), "pid": os.getpid(),
+                     "data": backend.db.path}
     if route == ("POST", "faults"):
         backend.faults.add(parse_rules(body))
         return 200, {"rules": backend.faults.describe()}

@@ -7,6 +7,8 @@ A running emulator is recognised by its ``/_emulator/health`` answer, so a secon
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import signal
@@ -53,12 +55,18 @@ def status(data_dir: str | Path, port: int) -> EmulatorStatus:
 
 
 def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) -> EmulatorStatus:
-    """Start a background emulator unless one already answers on ``port``."""
+    """Start a background emulator unless one already answers on ``port``.
+
+    A running one started from other code (sp-tasks was upgraded or edited since) is restarted,
+    so nobody debugs yesterday's emulator; its state survives the restart."""
     current = status(data_dir, port)
-    if current.running:
+    if current.running and (_health(current.url) or {}).get("code") == code_fingerprint():
         return current
+    if current.running:
+        stop(data_dir, port)
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
+    _refuse_second_owner(data, url_for(port))
     cmd = [sys.executable, "-m", "sp_tasks.emulator", "--port", str(port), "--data-dir", str(data)]
     if sample_rate is not None:
         cmd += ["--sample-rate", str(sample_rate)]
@@ -98,6 +106,28 @@ def stop(data_dir: str | Path, port: int, timeout: float = 10.0) -> bool:
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     return True
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Identity of the sp_tasks code on disk (paths, sizes, mtimes): changes whenever it is edited."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha1()
+    for path in sorted(package.rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
+
+
+def _refuse_second_owner(data: Path, url: str) -> None:
+    """Two emulators on one data directory would corrupt each other's counters and checkpoints."""
+    pid_file = data / PID_FILE
+    if not pid_file.exists():
+        return
+    owner = json.loads(pid_file.read_text() or "{}")
+    if owner.get("url") != url and owner.get("pid") and _alive(owner["pid"]) and _health(owner["url"]):
+        raise ConfigError(f"{data} is already used by the emulator at {owner['url']} (pid {owner['pid']}); "
+                          f"use that port (EMULATOR_PORT) or another EMULATOR_DATA_DIR")
 
 
 def _health(url: str) -> dict | None:

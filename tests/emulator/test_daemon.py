@@ -26,3 +26,28 @@ def test_start_reuse_status_and_stop(tmp_path):
     assert not daemon.status(tmp_path, port).running
     assert not (tmp_path / daemon.PID_FILE).exists()
     assert daemon.stop(tmp_path, port) is False
+
+
+def test_an_emulator_running_other_code_is_restarted_with_its_state(tmp_path, monkeypatch):
+    port = _free_port()
+    first = daemon.start(tmp_path, port)
+    try:
+        monkeypatch.setattr(daemon, "code_fingerprint", lambda: "edited-since")
+        second = daemon.start(tmp_path, port)
+        assert second.started_now and second.pid != first.pid
+    finally:
+        daemon.stop(tmp_path, port)
+
+
+def test_a_second_emulator_on_the_same_data_directory_is_refused(tmp_path):
+    import pytest
+
+    from sp_tasks.errors import ConfigError
+
+    port, other = _free_port(), _free_port()
+    daemon.start(tmp_path, port)
+    try:
+        with pytest.raises(ConfigError, match="already used by the emulator"):
+            daemon.start(tmp_path, other)
+    finally:
+        daemon.stop(tmp_path, port)
