@@ -20,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from sp_tasks.emulator.db import DB_FILE
 from sp_tasks.errors import ConfigError
 
 PID_FILE = "emulator.pid"
@@ -60,6 +61,9 @@ def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) 
     A running one started from other code (sp-tasks was upgraded or edited since) is restarted,
     so nobody debugs yesterday's emulator; its state survives the restart."""
     current = status(data_dir, port)
+    if current.running and current.data_dir != str(Path(data_dir).resolve() / DB_FILE):
+        raise ConfigError(f"port {port} is taken by an emulator serving {current.data_dir}; "
+                          f"set EMULATOR_PORT to another port for this project")
     if current.running and (_health(current.url) or {}).get("code") == code_fingerprint():
         return current
     if current.running:

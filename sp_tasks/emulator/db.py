@@ -23,7 +23,7 @@ class Database:
             target = ":memory:"
         else:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
-            target = str(Path(data_dir) / DB_FILE)
+            target = str(Path(data_dir).resolve() / DB_FILE)
         self.path = target
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)

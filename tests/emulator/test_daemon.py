@@ -51,3 +51,18 @@ def test_a_second_emulator_on_the_same_data_directory_is_refused(tmp_path):
             daemon.start(tmp_path, other)
     finally:
         daemon.stop(tmp_path, port)
+
+
+def test_an_emulator_of_another_data_directory_on_our_port_is_left_alone(tmp_path):
+    import pytest
+
+    from sp_tasks.errors import ConfigError
+
+    port = _free_port()
+    theirs = daemon.start(tmp_path / "theirs", port)
+    try:
+        with pytest.raises(ConfigError, match="set EMULATOR_PORT"):
+            daemon.start(tmp_path / "ours", port)
+        assert daemon.status(tmp_path / "theirs", port).pid == theirs.pid
+    finally:
+        daemon.stop(tmp_path / "theirs", port)
