@@ -8,6 +8,7 @@ and verified, so the workspace ends either fully applied or exactly as the snaps
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -52,7 +53,7 @@ class Runner:
     settings: Any
     client: Any
     clock: Any = field(default_factory=SystemClock)
-    progress: Callable[[str], None] = lambda line: print(f"  {line}", file=sys.stderr, flush=True)
+    progress: Callable[[str], None] = field(default=lambda line: _print_progress(line))
 
     # -- reading --------------------------------------------------------------------------
     def live(self) -> LiveState:
@@ -194,6 +195,15 @@ def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, 
     runner.snapshot(runner.live(), "pre-rollback")
     result = runner.restore(snapshot_path, git_desired)
     return Outcome(plan, result, snapshot_path, message=f"rolled back to {snapshot_path.name} and verified")
+
+
+_PROGRESS_LOCK = threading.Lock()
+
+
+def _print_progress(line: str) -> None:
+    """One whole line at a time: the executor reports from several threads."""
+    with _PROGRESS_LOCK:
+        print(f"  {line}", file=sys.stderr, flush=True)
 
 
 def with_sample_connection(desired: DesiredState, live: LiveState) -> DesiredState:
