@@ -62,3 +62,18 @@ PLANNER_ASSUMPTIONS = (
     "PATCH of a processor accepts tier (deploy/strategies.py _modify_body)",
     "startWith without a tier starts on the processor's or workspace's tier",
 )
+
+# Execution details the emulator had to choose (reference §6, §8 leave them open). The engine
+# keeps each as a named constant in the module given; this list is the index.
+EMULATOR_ASSUMPTIONS = (
+    "sample_stream_solar: 20 devices, group_id 0-9, max_watts 450 (even groups) / 250 (odd), "
+    "event_type 1 for about 5% of documents (emulator/engine/sources.py)",
+    "a session window ends at its last event + gap (emulator/engine/windows.py)",
+    "dlqMessageCount also counts failed documents dropped when no DLQ is configured (engine/stats.py)",
+    "$source.documents reports _stream_meta.source.type 'generated' (engine/sources.py)",
+    "change events carry wallTime only, no clusterTime; the resume token is the sequence number as "
+    "16 hex digits (engine/sources.py)",
+    "$merge defaults to whenMatched: merge, whenNotMatched: insert (engine/sinks.py)",
+    "DLQ documents carry no instanceName (engine/sinks.py)",
+    "operatorStats names (SampleDataSourceOperator, MatchOperator, …) are modelled, not observed (engine/stats.py)",
+)
