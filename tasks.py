@@ -115,11 +115,17 @@ def _confirm(yes):
     return confirm
 
 
-def _show_plan(fmt):
-    """Print the plan before anything is applied (text output; machines get it in the result)."""
+def _show_plan(fmt, strategy="in-place"):
+    """Print the plan before anything is applied (text output; machines get it in the result).
+    Blue-green and canary differ from the plan's in-place wording, so their steps are shown too."""
+    from sp_tasks.deploy.render import render_steps
     from sp_tasks.planning.render import render_text
 
-    return (lambda plan: emit(render_text(plan))) if fmt == "text" else (lambda plan: None)
+    def show(plan, steps):
+        if fmt == "text":
+            emit(render_text(plan) + (render_steps(steps, strategy) if strategy != "in-place" else ""))
+
+    return show
 
 
 @task(help={"env": "environment to plan for (default local)",
@@ -173,7 +179,7 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy="in-place"
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
     runner = _runner(settings)
     outcome = service.deploy(runner, desired, strategy=strategy, plan_file=plan, prune=prune, tier=tier,
-                             dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt))
+                             dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt, strategy))
     emit(outcome.to_json() if fmt == "json" else
          render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
 

@@ -6,12 +6,17 @@ from sp_tasks.deploy.executor import ApplyResult
 _MARK = {"done": "ok", "already-done": "ok (already)", "failed": "FAILED", "not-run": "not run"}
 
 
+def render_steps(steps, strategy: str) -> str:
+    """The steps a deploy takes, with their notes (what blue-green/canary do beyond the plan)."""
+    lines = [f"\nSteps ({strategy}):"]
+    lines += [f"  {s.phase}  {s.kind.value:<22} {s.target}" + (f"  ({s.note})" if s.note else "") for s in steps]
+    return "\n".join(lines) + "\n"
+
+
 def render_outcome_text(outcome) -> str:
     lines = [f"{outcome.plan.environment} / {outcome.plan.workspace}: {outcome.message}"]
     if outcome.steps and outcome.applied is None:
-        lines.append("Steps that deploy would take:")
-        lines += [f"  {s.phase}  {s.kind.value:<22} {s.target}" + (f"  ({s.note})" if s.note else "")
-                  for s in outcome.steps]
+        lines.append(render_steps(outcome.steps, "would take").rstrip())
     for title, result in (("Applied", outcome.applied), ("Rollback", outcome.rolled_back)):
         if result is not None:
             lines += ["", f"{title}:", *_step_table(result), *_health_lines(result)]

@@ -90,12 +90,11 @@ class Runner:
             "streamConfig": {"tier": tier}})
         return self.live()
 
-    def apply(self, plan: Plan, secrets_from: DesiredState, live: LiveState, strategy: str) -> tuple[ApplyResult, tuple]:
-        """Run the plan's steps; connection secrets are read from ``secrets_from`` (the Git files)."""
-        steps = build_steps(plan, strategy=strategy, live=live)
+    def apply(self, steps: tuple[Step, ...], secrets_from: DesiredState) -> ApplyResult:
+        """Run the steps; connection secrets are read from ``secrets_from`` (the Git files)."""
         executor = Executor(self.client, secrets_from, clock=self.clock, progress=self.progress,
                             policy=HealthPolicy.from_thresholds(self.settings.thresholds))
-        return executor.apply(steps), steps
+        return executor.apply(steps)
 
     def restore(self, snapshot_path: Path, git_desired: DesiredState) -> ApplyResult:
         """Roll live state back to a snapshot and verify it; raises DeployError if it will not match."""
@@ -104,7 +103,8 @@ class Runner:
         target = desired_from_snapshot(snapshots.load_snapshot(snapshot_path), source=str(snapshot_path))
         target = _with_secret_sources(target, git_desired)
         plan = self.plan(target, self.live(), exact=True)
-        result, _ = self.apply(plan, git_desired, self.live(), "in-place")
+        live = self.live()
+        result = self.apply(build_steps(plan, strategy="in-place", live=live), git_desired)
         leftover = self.plan(target, self.live(), exact=True)
         if not result.ok or leftover.has_changes():
             why = result.failure or f"{sum(c.action.value != 'no-op' for c in leftover.changes)} change(s) remain"
@@ -145,7 +145,7 @@ class Runner:
 def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place", plan_file: str | None = None,
            prune: bool = False, tier: str | None = None, dry_run: bool = False,
            confirm: Callable[[Plan], bool] = lambda plan: True,
-           show_plan: Callable[[Plan], None] = lambda plan: None) -> Outcome:
+           show_plan: Callable[[Plan, tuple[Step, ...]], None] = lambda plan, steps: None) -> Outcome:
     """validate (done by the caller) → snapshot → plan → confirm → apply → verify, or roll back."""
     live = runner.live()
     if live.workspace is None and (dry_run or plan_file):
@@ -155,14 +155,15 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
     plan = runner.check_saved_plan(plan_file, live) if plan_file else runner.plan(desired, live, prune=prune, tier=tier)
     if not plan.has_changes():
         return Outcome(plan, message="no changes: live state matches Git")
-    show_plan(plan)
+    steps = build_steps(plan, strategy=strategy, live=live)
+    show_plan(plan, steps)
     if dry_run:
-        return Outcome(plan, steps=build_steps(plan, strategy=strategy, live=live), message="dry run: nothing sent")
+        return Outcome(plan, steps=steps, message="dry run: nothing sent")
     if not confirm(plan):
         return Outcome(plan, message="cancelled: nothing sent")
     snapshot = runner.snapshot(live, "pre-deploy")
     runner.progress(f"snapshot saved: {snapshot}")
-    result, steps = runner.apply(plan, desired, live, strategy)
+    result = runner.apply(steps, desired)
     failure = result.failure
     if failure is None:
         leftover = runner.plan(desired, runner.live(), prune=prune, tier=tier)
@@ -181,15 +182,16 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
 
 def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, dry_run: bool = False,
              confirm: Callable[[Plan], bool] = lambda plan: True,
-             show_plan: Callable[[Plan], None] = lambda plan: None) -> Outcome:
+             show_plan: Callable[[Plan, tuple[Step, ...]], None] = lambda plan, steps: None) -> Outcome:
     """Make live state equal to ``snapshot_path`` again (same planner and executor as deploy)."""
     from sp_tasks.planning.snapshot_desired import desired_from_snapshot
 
     target = desired_from_snapshot(snapshots.load_snapshot(snapshot_path), source=str(snapshot_path))
-    plan = runner.plan(_with_secret_sources(target, git_desired), runner.live(), exact=True)
+    live = runner.live()
+    plan = runner.plan(_with_secret_sources(target, git_desired), live, exact=True)
     if not plan.has_changes():
         return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
-    show_plan(plan)
+    show_plan(plan, build_steps(plan, strategy="in-place", live=live))
     if dry_run or not confirm(plan):
         return Outcome(plan, snapshot=snapshot_path, message="nothing sent")
     runner.snapshot(runner.live(), "pre-rollback")
