@@ -127,3 +127,16 @@ def test_fetch_live_reads_a_workspace_in_three_calls(client, emulator):
     assert emulator.requests_served()["total"] == 3
     absent = AtlasClient(emulator.url, GID, "other", ApiKeyAuth("local", "local")).fetch_live()
     assert absent.workspace is None
+
+
+def test_service_account_token_is_refreshed_shortly_before_it_expires(emulator):
+    now = [1000.0]
+    auth = ServiceAccountAuth(emulator.url, "local", "local", clock=lambda: now[0])
+    with AtlasClient(emulator.url, GID, "ws1", auth) as client:
+        client.list_workspaces()
+        now[0] += 3600 - 90  # still valid for 90 s: reused
+        client.list_workspaces()
+        assert auth.tokens_minted == 1
+        now[0] += 45  # 45 s left, inside the refresh margin: replaced before it can expire mid-deploy
+        client.list_workspaces()
+        assert auth.tokens_minted == 2

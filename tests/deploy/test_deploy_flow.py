@@ -88,3 +88,27 @@ def test_snapshot_holds_definitions_states_and_no_secrets(project):
     assert "very-secret-value-123" not in text
     assert {p["name"]: p["state"] for p in doc["processors"]}["to_kafka"] == "STARTED"
     assert all("stats" in p for p in doc["processors"])
+
+
+def test_missing_workspace_is_created_only_where_the_environment_allows_it(project):
+    from sp_tasks.errors import ConfigError
+
+    config = project.root / "environments" / "test" / "config.env"
+    config.write_text(config.read_text().replace("ALLOW_CREATE_WORKSPACE=true", "ALLOW_CREATE_WORKSPACE=false"))
+    project.emulator.admin("DELETE", "requests")
+    with pytest.raises(ConfigError, match="ALLOW_CREATE_WORKSPACE"):
+        _deploy(project)
+    assert project.emulator.writes_served() == 0
+
+
+def test_auto_tier_starts_each_processor_on_the_tier_its_parallelism_needs(project):
+    config = project.root / "environments" / "test" / "config.env"
+    config.write_text(config.read_text().replace("DEFAULT_TIER=SP10", "DEFAULT_TIER=auto"))
+    wide = {**FILTER, "name": "wide", "pipeline": [
+        FILTER["pipeline"][0], FILTER["pipeline"][1],
+        {"$merge": {**FILTER["pipeline"][2]["$merge"], "parallelism": 4}}]}
+    project.write("processors", wide)
+    _deploy(project)
+    tiers = {name: p["tier"] for name, p in project.live_processors().items()}
+    assert tiers["wide"] == "SP10"  # cumulative parallelism 3 needs SP10 (SP5 allows 2)
+    assert tiers["hot"] == "SP2"  # no parallelism: the smallest tier
