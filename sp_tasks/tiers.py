@@ -3,8 +3,9 @@
 Advice is computed, never guessed from keywords: the minimum tier that (1) allows the pipeline's
 cumulative parallelism (§8.6), and, when a profile of the processor exists, (2) keeps its memory
 and window state under 80 % of the tier's RAM (the documented out-of-memory limit) and (3) keeps
-its measured throughput under 80 % of the tier's bandwidth (our headroom, same figure). The one
-reader here, :func:`load_latest_profiles`, parses ``baselines/<env>/history.csv`` with ``csv``.
+its measured throughput — the busier of ``input_mbps``/``output_mbps``, which ``invoke profile``
+records — under 80 % of the tier's bandwidth (our headroom, same figure). The one reader here,
+:func:`load_latest_profiles`, parses ``baselines/<env>/history.csv`` with ``csv``.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from sp_tasks.errors import DataFileError
 from sp_tasks.model import TIERS, DesiredState, ProcessorSpec
@@ -38,7 +39,11 @@ TIER_TABLE: dict[str, Tier] = {
         Tier("SP50", 8, 32, 2500, 64),
     )
 }
-HEADROOM = 0.8  # state may use <= 80 % of RAM (§3.3); we keep throughput under 80 % of bandwidth too
+# State may use <= 80 % of RAM (§3.3). Atlas documents no such rule for bandwidth; we keep the same
+# 80 % because a profile is an average over a minute, and catch-up after a restart or a backlog
+# runs well above the average.
+HEADROOM = 0.8
+THROUGHPUT_METRICS = ("input_mbps", "output_mbps")  # megabits/s, from sp_tasks.profiling.metrics
 HISTORY_COLUMNS = ("run_id", "timestamp", "git_sha", "processor", "metric", "value")
 # Where each stage keeps its parallelism (§8.6); the tuple is the path inside the stage body.
 PARALLEL_FIELDS = {
@@ -127,40 +132,62 @@ def _parallelism_reason(parallelism: int, tier: str) -> str:
     return f"cumulative parallelism {parallelism} needs {tier} or larger (max {TIER_TABLE[tier].max_parallelism})"
 
 
+@dataclass(frozen=True)
+class _Capacity:
+    """One measured resource against the tier table: ``limit`` is what a tier allows."""
+
+    what: str
+    unit: str
+    limit: Callable[[Tier], float]
+    basis: Callable[[Tier], str]  # how the limit follows from the tier's size
+    over: str  # what happens when not even SP50 suffices
+
+
+MEMORY = _Capacity("memory", "MiB", lambda t: t.ram_gb * 1024 * HEADROOM,
+                   lambda t: f"80 % of {t.ram_gb:g} GB RAM, above which Atlas fails the processor",
+                   "the processor will run out of memory")
+BANDWIDTH = _Capacity("throughput", "Mbps", lambda t: t.bandwidth_mbps * HEADROOM,
+                      lambda t: f"80 % of {_amount(t.bandwidth_mbps)} Mbps bandwidth, our headroom for bursts",
+                      "split the stream over more processors")
+
+
 def _memory_constraint(profile: Mapping[str, float], reasons: list[str]) -> str | None:
     memory = [profile[k] for k in ("memory_mb", "state_mb") if _is_number(profile.get(k))]
     if not memory:
         reasons.append("memory not checked: the profile has no memory_mb or state_mb")
         return None
-    need = max(memory)
-    tier = next((t for t in TIER_TABLE.values() if need <= t.ram_gb * 1024 * HEADROOM), None)
-    if tier is None:
-        reasons.append(f"memory {need:.0f} MB exceeds 80 % of SP50's RAM: the processor will run out of memory")
-        return "SP50"
-    reasons.append(f"memory {need:.0f} MB fits {tier.name} (80 % of {tier.ram_gb:g} GB RAM)")
-    return tier.name
+    return _fit(MEMORY, max(memory), "", reasons)
 
 
 def _throughput_constraint(profile: Mapping[str, float], reasons: list[str]) -> str | None:
-    mbps = _throughput_mbps(profile)
-    if mbps is None:
-        reasons.append("throughput not checked: the profile has no input_bytes_rate or avg_message_bytes")
+    measured = {k: profile[k] for k in THROUGHPUT_METRICS if _is_number(profile.get(k))}
+    if not measured:
+        reasons.append("throughput not checked: the profile has no input_mbps or output_mbps "
+                       "(recorded by `invoke profile --record` when the stats carry message sizes)")
         return None
-    tier = next((t for t in TIER_TABLE.values() if mbps <= t.bandwidth_mbps * HEADROOM), None)
-    if tier is None:
-        reasons.append(f"throughput {mbps:.1f} Mbps exceeds 80 % of SP50's bandwidth")
-        return "SP50"
-    reasons.append(f"throughput {mbps:.1f} Mbps fits {tier.name} (80 % of {tier.bandwidth_mbps} Mbps)")
+    name, mbps = max(measured.items(), key=lambda item: item[1])
+    return _fit(BANDWIDTH, mbps, f" ({name}, the busier direction)" if len(measured) > 1 else f" ({name})", reasons)
+
+
+def _fit(capacity: _Capacity, need: float, detail: str, reasons: list[str]) -> str:
+    """The smallest tier whose limit holds ``need``; the reason gives the figure and the limits."""
+    tiers = list(TIER_TABLE.values())
+    index = next((i for i, t in enumerate(tiers) if need <= capacity.limit(t)), None)
+    figure, unit = f"{capacity.what} {_amount(need)} {capacity.unit}{detail}", capacity.unit
+    if index is None:
+        top = tiers[-1]
+        reasons.append(f"{figure} exceeds SP50's limit of {_amount(capacity.limit(top))} {unit} "
+                       f"({capacity.basis(top)}): {capacity.over}")
+        return top.name
+    tier = tiers[index]
+    smaller = f"; {tiers[index - 1].name} allows {_amount(capacity.limit(tiers[index - 1]))} {unit}" if index else ""
+    reasons.append(f"{figure} fits {tier.name}: limit {_amount(capacity.limit(tier))} {unit} = "
+                   f"{capacity.basis(tier)}{smaller}")
     return tier.name
 
 
-def _throughput_mbps(profile: Mapping[str, float]) -> float | None:
-    """Busiest direction in megabits/s, from byte rates or message rates x average size."""
-    rates = [profile[k] for k in ("input_bytes_rate", "output_bytes_rate") if _is_number(profile.get(k))]
-    size = profile.get("avg_message_bytes")
-    if not rates and _is_number(size):
-        rates = [profile[k] * size for k in ("input_rate", "output_rate") if _is_number(profile.get(k))]
-    return max(rates) * 8 / 1e6 if rates else None
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _max_tier(a: str, b: str | None) -> str:

@@ -7,8 +7,8 @@ import pytest
 
 from sp_tasks.errors import DataFileError
 from sp_tasks.model import ProcessorSpec
-from sp_tasks.tiers import (TIER_TABLE, advise_tier, cumulative_parallelism, load_latest_profiles, minimum_tier,
-                            render_advice, resolve_tier, tier_for_parallelism)
+from sp_tasks.tiers import (THROUGHPUT_METRICS, TIER_TABLE, advise_tier, cumulative_parallelism, load_latest_profiles,
+                            minimum_tier, render_advice, resolve_tier, tier_for_parallelism)
 
 SOURCE = {"$source": {"connectionName": "c", "db": "d", "initialSync": {"enable": True, "parallelism": 4}}}
 MERGE2 = {"$merge": {"into": {"connectionName": "c", "db": "d", "coll": "x"}, "parallelism": 2}}
@@ -54,9 +54,10 @@ def test_advice_without_profile_uses_parallelism_only():
     ({"memory_mb": 700}, "SP5"),                       # 80 % of 1 GB = 819.2 MB
     ({"state_mb": 900}, "SP10"),
     ({"memory_mb": 30000}, "SP50"),                    # over every tier: largest, with a warning
-    ({"input_bytes_rate": 6e6}, "SP5"),                # 48 Mbps > 40 (SP2), <= 100 (SP5)
-    ({"input_rate": 20000, "output_rate": 100, "avg_message_bytes": 1000}, "SP10"),  # 160 Mbps
-    ({"memory_mb": 100, "output_bytes_rate": 70e6}, "SP30"),  # 560 Mbps
+    ({"input_mbps": 48}, "SP5"),                       # 48 Mbps > 40 (SP2), <= 100 (SP5)
+    ({"input_mbps": 160, "output_mbps": 1}, "SP10"),   # exactly 80 % of SP10's 200 Mbps
+    ({"memory_mb": 100, "output_mbps": 560}, "SP30"),  # the busier direction counts
+    ({"state_mb": 1500, "input_mbps": 10}, "SP10"),    # memory decides
 ])
 def test_advice_with_profile_takes_the_largest_constraint(profile, tier):
     assert advise_tier(spec(), profile).tier == tier
@@ -65,6 +66,59 @@ def test_advice_with_profile_takes_the_largest_constraint(profile, tier):
 def test_advice_says_what_it_could_not_check():
     reasons = advise_tier(spec(), {"input_rate": 500.0}).reasons
     assert any("memory not checked" in r for r in reasons) and any("throughput not checked" in r for r in reasons)
+
+
+def throughput_reason(advice):
+    (reason,) = [r for r in advice.reasons if r.startswith("throughput")]
+    return reason
+
+
+def test_throughput_that_fits_sp10_names_the_figure_and_the_limit():
+    advice = advise_tier(spec(tier="SP10"), {"input_mbps": 150.0, "output_mbps": 20.0, "memory_mb": 100.0})
+    assert advice.tier == "SP10"
+    assert throughput_reason(advice) == ("throughput 150 Mbps (input_mbps, the busier direction) fits SP10: limit "
+                                         "160 Mbps = 80 % of 200 Mbps bandwidth, our headroom for bursts; "
+                                         "SP5 allows 100 Mbps")
+    assert not any(r.startswith("declared tier") for r in advice.reasons)
+
+
+def test_throughput_over_sp10_bandwidth_recommends_sp30():
+    advice = advise_tier(spec(tier="SP10"), {"input_mbps": 5.0, "output_mbps": 170.0, "memory_mb": 100.0})
+    assert advice.tier == "SP30"
+    reason = throughput_reason(advice)
+    assert reason.startswith("throughput 170 Mbps (output_mbps, the busier direction) fits SP30: limit 600 Mbps")
+    assert reason.endswith("SP10 allows 160 Mbps")
+    assert "declared tier SP10 is smaller than the recommended SP30" in advice.reasons
+
+
+def test_throughput_beyond_every_tier_says_so():
+    advice = advise_tier(spec(), {"output_mbps": 3000.0})
+    assert advice.tier == "SP50"
+    reason = throughput_reason(advice)
+    assert reason.startswith("throughput 3,000 Mbps (output_mbps) exceeds SP50's limit of 2,000 Mbps")
+
+
+def test_byte_rate_names_are_no_longer_read():
+    reasons = advise_tier(spec(), {"input_bytes_rate": 6e6, "avg_message_bytes": 1000, "input_rate": 1e5}).reasons
+    assert any(r.startswith("throughput not checked: the profile has no input_mbps or output_mbps") for r in reasons)
+
+
+def test_tier_advice_reads_what_the_profiler_records(tmp_path):
+    from datetime import datetime, timezone
+
+    import pandas as pd
+
+    from sp_tasks.profiling.datafiles import save_runs
+    from sp_tasks.profiling.frames import RunSummary, summary_runs
+    from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS
+
+    assert all(name in METRICS and name not in METRIC_NAMES for name in THROUGHPUT_METRICS)  # recorded, not gated
+    summary = RunSummary(pd.DataFrame({"processor": ["p", "p"], "metric": ["input_mbps", "memory_mb"],
+                                       "value": [170.0, 50.0]}))
+    path = tmp_path / "history.csv"
+    save_runs(summary_runs(summary, run_id="r1", timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                           git_sha="abc"), path, append=False)
+    assert advise_tier(spec(), load_latest_profiles(path)["p"]).tier == "SP30"
 
 
 def test_no_tier_fits_more_than_64():

@@ -22,6 +22,8 @@ from sp_tasks.profiling.metrics import (
     GAUGE_FIELDS,
     LATENCY_FIELDS,
     LATENCY_UNIT_TO_MS,
+    SCALE_FIELD,
+    SIZE_FIELDS,
     STATE_SAMPLE,
     state_code,
 )
@@ -43,10 +45,20 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _bytes_per_unit(stats: dict[str, Any]) -> float | None:
+    """What one unit of a size counter is in bytes; None for a scale we cannot trust."""
+    scale = _number(stats.get(SCALE_FIELD, 1))
+    return scale if scale is not None and scale > 0 else None
+
+
 def _stats_values(stats: dict[str, Any]) -> Iterable[tuple[str, float]]:
     for name, field in COUNTER_FIELDS.items():
         if (v := _number(stats.get(field))) is not None:
             yield name, v
+    unit = _bytes_per_unit(stats)
+    for name, field in SIZE_FIELDS.items():
+        if unit is not None and (v := _number(stats.get(field))) is not None:
+            yield name, v * unit
     for name, (field, scale) in GAUGE_FIELDS.items():
         if (v := _number(stats.get(field))) is not None:
             yield name, v * scale

@@ -5,8 +5,9 @@ Formats (header line first, UTF-8, ``,``-separated, one observation per line):
 * samples  ``timestamp,processor,metric,value``: ``timestamp`` ISO-8601 UTC with milliseconds,
   ``metric`` one of :data:`~sp_tasks.profiling.metrics.SAMPLE_METRICS`.
 * runs     ``run_id,timestamp,git_sha,processor,metric,value``: one run summary value per
-  processor × metric; ``metric`` one of :data:`~sp_tasks.profiling.metrics.METRICS`. The
-  committed history ``baselines/<env>/history.csv`` and the current-run file share it.
+  processor × metric; ``metric`` one of :data:`~sp_tasks.profiling.metrics.RUN_METRICS` (gated
+  and informational). The committed history ``baselines/<env>/history.csv`` and the current-run
+  file share it.
 
 Readers reject a missing column, a non-numeric or non-finite value, an unknown metric, a bad
 timestamp or an empty name with a :class:`~sp_tasks.errors.DataFileError` naming file, line and
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sp_tasks.errors import DataFileError
-from sp_tasks.profiling.metrics import METRIC_NAMES, SAMPLE_METRICS
+from sp_tasks.profiling.metrics import RUN_METRICS, SAMPLE_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +106,7 @@ def load_runs(path: str | Path, *, missing_ok: bool = False) -> "pd.DataFrame":
         if missing_ok:
             return _frame([], RUN_COLUMNS)
         raise DataFileError(f"{path}: no such file; run `invoke profile` first or pass another path")
-    return _frame(_read(path, RUN_COLUMNS, METRIC_NAMES), RUN_COLUMNS)
+    return _frame(_read(path, RUN_COLUMNS, RUN_METRICS), RUN_COLUMNS)
 
 
 def load_samples(path: str | Path) -> "pd.DataFrame":

@@ -2,7 +2,8 @@
 
 Pure. Rates come from cumulative counters: the increments between consecutive polls at which the
 processor was STARTED, summed and divided by the summed elapsed time of those intervals, after
-the warm-up share of the run is dropped. A counter that goes down was reset (restart without
+the warm-up share of the run is dropped (message counts give msg/s; byte counters the same way,
+times the metric's ``scale``, give Mbps). A counter that goes down was reset (restart without
 checkpoint, 45-day discard): its new value counts as the increment, as Prometheus' ``increase()``
 does. Latency and memory are the median of the STARTED steady-state polls (the API's latency is
 a 30-s rolling window, so a median of polls is robust and run-level, regression.md §6.2).
@@ -43,7 +44,7 @@ def samples_frame(samples: Iterable["Sample"]) -> "pd.DataFrame":
 
 
 def _rate(wide: "pd.DataFrame", counter: str, running: "pd.Series") -> tuple[float | None, int]:
-    """(messages per second over STARTED intervals, number of resets seen)."""
+    """(counter units per second over STARTED intervals, number of resets seen)."""
     values = wide[counter]
     seconds = wide.index.to_series().diff().dt.total_seconds()
     increment = values.diff()
@@ -74,6 +75,7 @@ def _processor_summary(name: str, wide: "pd.DataFrame", start, notes: list[str])
             continue
         if metric.kind == "rate":
             value, resets = _rate(wide, metric.source, running)
+            value = None if value is None else value * metric.scale
             if resets:
                 notes.append(f"{name}: {metric.source} was reset {resets} time(s); counted from zero")
         else:

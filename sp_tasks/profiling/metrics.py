@@ -6,6 +6,13 @@ common bug in benchmark trackers). Floors are the minimum relative effect a verd
 (regression.md §6.2 defaults); ``log_scale`` says the regression test works on log values
 (latency and memory are multiplicative and skewed; rates are compared on a relative linear scale).
 
+Two kinds of metric: **gated** ones (:data:`METRIC_NAMES`, the 7 the PR gate, the report and
+the charts judge) and **informational** ones (``gated=False``: ``input_mbps``/``output_mbps``,
+bandwidth for ``invoke tier-advise``). Both are measured, summarised and recorded
+(:data:`RUN_METRICS`); only gated ones get verdicts. Bandwidth is no gate because bytes per
+second move with the data's shape (longer device ids, a new field) as much as with our code,
+and ``input_rate`` already gates throughput.
+
 Raw samples use a second, smaller vocabulary (:data:`SAMPLE_METRICS`): the stats fields of
 ``GET …/processors`` (reference atlas-sp-api.md §6) converted to our units. Cumulative counters
 stay cumulative in samples; :mod:`sp_tasks.profiling.frames` turns them into rates.
@@ -13,6 +20,8 @@ stay cumulative in samples; :mod:`sp_tasks.profiling.frames` turns them into rat
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+BITS_PER_BYTE = 8.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,8 @@ class Metric:
     zero_tolerance: bool = False  # any appearance where the baseline had none is a regression
     source: str = ""  # the sample metric it is computed from
     kind: str = "gauge"  # "rate": from a cumulative counter; "gauge": steady-state median
+    scale: float = 1.0  # source unit (per second, for rates) -> this metric's unit
+    gated: bool = True  # False: recorded for tier advice, never judged by compare/report/charts
 
     @property
     def direction(self) -> int:
@@ -47,10 +58,15 @@ METRICS: dict[str, Metric] = {
         Metric("latency_p99_ms", "latency p99", "ms", False, 0.10, True, source="latency_p99_ms"),
         Metric("memory_mb", "memory", "MiB", False, 0.05, True, source="memory_mb"),
         Metric("state_mb", "state size", "MiB", False, 0.05, True, source="state_mb"),
+        Metric("input_mbps", "input bandwidth", "Mbps", True, 0.03, False, source="input_bytes", kind="rate",
+               scale=BITS_PER_BYTE / 1e6, gated=False),
+        Metric("output_mbps", "output bandwidth", "Mbps", True, 0.03, False, source="output_bytes", kind="rate",
+               scale=BITS_PER_BYTE / 1e6, gated=False),
     )
 }
 
-METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+METRIC_NAMES: tuple[str, ...] = tuple(n for n, m in METRICS.items() if m.gated)  # the gate's vocabulary
+RUN_METRICS: tuple[str, ...] = tuple(METRICS)  # everything a run summary or history may hold
 
 # Sample metric -> (path into the processor's "stats" document, multiplier to our unit).
 # Latency units are converted separately (the API states the unit next to the values).
@@ -60,6 +76,13 @@ COUNTER_FIELDS: dict[str, str] = {
     "output_count": "outputMessageCount",
     "dlq_count": "dlqMessageCount",
 }
+# Cumulative byte counters, in units of ``scaleFactor`` bytes (reference §6: 1 = bytes, the
+# REST default). Samples hold bytes.
+SIZE_FIELDS: dict[str, str] = {
+    "input_bytes": "inputMessageSize",
+    "output_bytes": "outputMessageSize",
+}
+SCALE_FIELD = "scaleFactor"
 GAUGE_FIELDS: dict[str, tuple[str, float]] = {
     "memory_mb": ("memoryTrackerBytes", 1.0 / MIB),
     "state_mb": ("stateSize", 1.0 / MIB),
@@ -78,6 +101,7 @@ STATE_CODES: dict[str, float] = {"STARTED": 1.0, "FAILED": -1.0}  # anything els
 
 SAMPLE_METRICS: tuple[str, ...] = (
     *COUNTER_FIELDS,
+    *SIZE_FIELDS,
     *LATENCY_FIELDS,
     *GAUGE_FIELDS,
     STATE_SAMPLE,
@@ -89,7 +113,7 @@ def metric(name: str) -> Metric:
     try:
         return METRICS[name]
     except KeyError:
-        raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRIC_NAMES)}") from None
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(RUN_METRICS)}") from None
 
 
 def state_code(state: str | None) -> float:

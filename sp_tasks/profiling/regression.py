@@ -201,11 +201,12 @@ def _series(history: "pd.DataFrame", current: "pd.DataFrame", rule: Rule) -> lis
 
 
 def compare_runs(history: "pd.DataFrame", current: "pd.DataFrame", rule: Rule | None = None) -> list[Finding]:
-    """Verdicts for every processor in ``current`` × metric seen in either frame.
+    """Verdicts for every processor in ``current`` × gated metric seen in either frame.
 
     Both frames have the run columns (``run_id, timestamp, git_sha, processor, metric, value``);
-    history runs whose run_id also appears in ``current`` are left out of the baseline. Output
-    order: processor name, then vocabulary order.
+    history runs whose run_id also appears in ``current`` are left out of the baseline, and so are
+    informational metrics (``gated=False``, e.g. ``input_mbps``). Output order: processor name,
+    then vocabulary order.
     """
     rule = rule or Rule()
     series = [_prepare(s, rule) for s in _series(history, current, rule)]
@@ -216,6 +217,11 @@ def compare_runs(history: "pd.DataFrame", current: "pd.DataFrame", rule: Rule | 
     for group in by_metric.values():  # variance is pooled within a metric, never across metrics
         pvalues.update({id(s): p for s, p in zip(group, _one_sided(group, rule))})
     return [_finding(s, rule, *pvalues[id(s)]) for s in series]
+
+
+def gated_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Only the findings of gated metrics (what renderers show, whoever built the findings)."""
+    return [f for f in findings if METRICS[f.metric].gated]
 
 
 def count_verdicts(findings: Iterable[Finding]) -> dict[Verdict, int]:

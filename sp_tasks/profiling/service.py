@@ -75,9 +75,11 @@ class Outcome:
 
 def _history_changepoints(history: "pd.DataFrame") -> dict[tuple[str, str], list["ChangePoint"]]:
     from sp_tasks.profiling.changepoints import detect_changepoints
+    from sp_tasks.profiling.metrics import METRIC_NAMES
 
     out = {}
-    ordered = history.sort_values(["timestamp", "run_id"], kind="stable")
+    gated = history[history["metric"].isin(METRIC_NAMES)]  # the report shows gated metrics only
+    ordered = gated.sort_values(["timestamp", "run_id"], kind="stable")
     for (processor, metric), group in ordered.groupby(["processor", "metric"], sort=True):
         found = detect_changepoints(group["value"].to_numpy(), group["run_id"].tolist())
         if found:

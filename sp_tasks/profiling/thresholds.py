@@ -9,6 +9,11 @@ global value of the same key for that processor):
 * ``throughput_min`` (seed key) is the minimum **input_rate**: what the processor consumes per
   second is its throughput; output can legitimately be far lower (a ``$match`` that drops 90 %,
   a window that emits once a minute), so a floor on output_rate would fail healthy filters.
+* the informational bandwidth metrics take a maximum only: ``input_mbps_max`` /
+  ``output_mbps_max`` (e.g. a Kafka topic quota, or 80 % of the tier's bandwidth so ``invoke
+  profile`` fails before a processor outgrows its tier). No ``_min`` and no bare name: the API
+  may omit the size counters, and a floor would then breach on a healthy processor, while
+  ``throughput_min`` already floors throughput in msg/s.
 
 A ``null`` limit means "no limit" (a processor can lift a global limit that way). Keys starting
 with ``_`` or ``$`` are comments and sections owned by other modules (``health``,
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from sp_tasks.errors import ConfigError
-from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS
+from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS, RUN_METRICS
 from sp_tasks.settings import SECTIONS
 
 if TYPE_CHECKING:
@@ -43,7 +48,7 @@ class Breach:
     reason: str
 
 
-def _key(key: str, where: str) -> tuple[str, str]:
+def _parse_key(key: str) -> tuple[str, str] | None:
     if key in ALIASES:
         return ALIASES[key]
     for kind in ("max", "min"):
@@ -51,7 +56,18 @@ def _key(key: str, where: str) -> tuple[str, str]:
             return key[: -len(kind) - 1], kind
     if key in METRICS:
         return key, "min" if METRICS[key].higher_is_better else "max"
-    known = ", ".join([*ALIASES, *(f"{m}[_max|_min]" for m in METRIC_NAMES), "processors"])
+    return None
+
+
+def _key(key: str, where: str) -> tuple[str, str]:
+    found = _parse_key(key)
+    if found is not None and (METRICS[found[0]].gated or key == f"{found[0]}_max"):
+        return found
+    if found is not None:
+        raise ConfigError(f"{where}: {key!r}: {found[0]} is informational and takes only a maximum; "
+                          f"use {found[0]}_max or remove the key")
+    informational = [f"{m}_max" for m in RUN_METRICS if m not in METRIC_NAMES]
+    known = ", ".join([*ALIASES, *(f"{m}[_max|_min]" for m in METRIC_NAMES), *informational, "processors"])
     raise ConfigError(f"{where}: unknown threshold key {key!r}; known keys: {known}")
 
 
@@ -101,7 +117,7 @@ def _breach(processor: str, metric: str, kind: str, limit: float, value: float |
 
 def _vocabulary_order(item: tuple[tuple[str, str], Any]) -> tuple[int, str]:
     (metric, kind), _ = item
-    return METRIC_NAMES.index(metric), kind
+    return RUN_METRICS.index(metric), kind
 
 
 def check_thresholds(

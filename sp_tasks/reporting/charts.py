@@ -26,7 +26,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from sp_tasks.profiling.changepoints import ChangePoint, describe  # noqa: E402
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS  # noqa: E402
-from sp_tasks.profiling.regression import Finding, Rule, Verdict, count_verdicts  # noqa: E402
+from sp_tasks.profiling.regression import Finding, Rule, Verdict, count_verdicts, gated_findings  # noqa: E402
 from sp_tasks.reporting.format import (  # noqa: E402
     VERDICT_COLOR,
     VERDICT_INK,
@@ -135,7 +135,7 @@ def build_processor_figure(
     changepoints: Mapping[tuple[str, str], Sequence[ChangePoint]],
     rule: Rule | None = None,
 ) -> Figure:
-    """One processor's trends: 7 metric panels in vocabulary order plus a legend panel.
+    """One processor's trends: 7 gated-metric panels in vocabulary order plus a legend panel.
 
     ``history``/``current`` have the run columns; history is drawn oldest first, without runs
     that are also in ``current``.
@@ -145,7 +145,7 @@ def build_processor_figure(
     mine = history[(history["processor"] == processor) & ~history["run_id"].isin(set(current["run_id"]))]
     mine = mine.sort_values(order, kind="stable")
     now = current[current["processor"] == processor].sort_values(order, kind="stable")
-    by_metric = {f.metric: f for f in findings if f.processor == processor}
+    by_metric = {f.metric: f for f in gated_findings(findings) if f.processor == processor}
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(12, 12.5), dpi=DPI)  # fixed margins: half the time of a layout engine
         axes = fig.subplots(4, 2, gridspec_kw=PANEL_GRID).ravel()
@@ -169,7 +169,8 @@ def _cell(ax, row: int, col: int, finding: Finding | None) -> None:
 
 
 def build_overview_figure(findings: Sequence[Finding], rule: Rule | None = None) -> Figure:
-    """A verdict grid: processors × metrics, coloured by verdict, Δ % in each cell."""
+    """A verdict grid: processors × gated metrics, coloured by verdict, Δ % in each cell."""
+    findings = gated_findings(findings)
     processors = sorted({f.processor for f in findings})
     cells = {(f.processor, f.metric): f for f in findings}
     with matplotlib.rc_context(STYLE):

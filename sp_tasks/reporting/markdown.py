@@ -3,9 +3,9 @@
 Layout (regression.md §5.1): a title with verdict counts, one line on baseline/current/rule,
 any extra ``sections`` (the hook for deploy/plan/health sections, rendered in the given order
 right after the title), a table per processor (metric, better direction, baseline median ± run
-sd, current, Δ, p, floor, verdict), chart links, notes, a collapsed ``<details>`` block with the
-history's change points, and the rule's parameters in the footer. Processors with a regression
-come first, then the others by name. No clock, no randomness: the
+sd, current, Δ, p, floor, verdict; gated metrics only), chart links, notes, a collapsed
+``<details>`` block with the history's change points, and the rule's parameters in the footer.
+Processors with a regression come first, then the others by name. No clock, no randomness: the
 same input gives the same bytes.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 from sp_tasks import __version__
 from sp_tasks.profiling.changepoints import ChangePoint, describe
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS
-from sp_tasks.profiling.regression import Finding, Rule, Verdict, count_verdicts
+from sp_tasks.profiling.regression import Finding, Rule, Verdict, count_verdicts, gated_findings
 from sp_tasks.reporting.format import (
     VERDICT_ICON,
     count_line,
@@ -84,7 +84,8 @@ def _processor_section(name: str, findings: Sequence[Finding], ctx: ReportContex
 
 def _changepoint_block(changepoints: ChangePoints) -> list[str]:
     rows = []
-    ordered = sorted(changepoints.items(), key=lambda kv: (kv[0][0], METRIC_NAMES.index(kv[0][1])))
+    gated = [(key, cps) for key, cps in changepoints.items() if key[1] in METRIC_NAMES]
+    ordered = sorted(gated, key=lambda kv: (kv[0][0], METRIC_NAMES.index(kv[0][1])))
     for (processor, metric), cps in ordered:
         label = METRICS[metric].label
         for cp in cps:
@@ -118,6 +119,7 @@ def render_report(
     title line and before the performance tables.
     """
     rule = rule or Rule()
+    findings = gated_findings(findings)  # informational metrics (input_mbps, …) have no verdict to show
     lines = [_title(findings, context)]
     source = [f"Baseline: {context.baseline}"] if context.baseline else []
     source += [f"This run: {context.current}"] if context.current else []

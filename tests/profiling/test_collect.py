@@ -68,6 +68,25 @@ def test_converts_units_to_the_vocabulary(world):
     assert got["memory_mb"] == 64.0 and got["state_mb"] == 1.0 and got["state"] == 1.0
 
 
+def test_message_sizes_become_byte_counters_scaled_by_scale_factor(world):
+    clock, ws = world
+    ws.add("bytes", running("bytes", extra={"inputMessageSize": 4096.0, "outputMessageSize": 1024}))
+    ws.add("kib", running("kib", extra={"scaleFactor": 1024, "inputMessageSize": 4.0, "outputMessageSize": 1.0}))
+    ws.add("odd", running("odd", extra={"scaleFactor": 0, "inputMessageSize": 4.0}))
+    samples = collect_samples(ws.fetch, duration=0, interval=1, clock=clock)
+    for name in ("bytes", "kib"):
+        assert values(samples, name, "input_bytes") == [4096.0] and values(samples, name, "output_bytes") == [1024.0]
+    assert values(samples, "odd", "input_bytes") == []  # a scale we cannot trust: not measured rather than wrong
+
+
+def test_missing_message_sizes_give_no_byte_samples(world):
+    clock, ws = world
+    ws.add("a", running("a", extra={"outputMessageSize": None}))
+    samples = collect_samples(ws.fetch, duration=2, interval=1, clock=clock)
+    assert values(samples, "a", "input_bytes") == [] and values(samples, "a", "output_bytes") == []
+    assert len(values(samples, "a", "input_count")) == 3
+
+
 def test_slow_polls_skip_missed_ticks_instead_of_drifting(world):
     clock, ws = world
     ws.add("a", running("a"))

@@ -85,3 +85,10 @@ def test_samples_reject_vocabulary_metrics(tmp_path):
     path = write(tmp_path, "timestamp,processor,metric,value\n2025-01-01T00:00:00Z,p,input_rate,1\n", "s.csv")
     with pytest.raises(DataFileError, match="line 2: unknown metric 'input_rate'"):
         load_samples(path)
+
+
+def test_bandwidth_metrics_are_part_of_the_run_and_sample_vocabularies(tmp_path):
+    runs = load_runs(write(tmp_path, HEADER + GOOD + "r1,2025-01-01T00:00:00Z,abc,p,input_mbps,1.5\n"))
+    assert runs["metric"].tolist() == ["memory_mb", "input_mbps"]
+    samples = write(tmp_path, "timestamp,processor,metric,value\n2025-01-01T00:00:00Z,p,input_bytes,4096\n", "s.csv")
+    assert load_samples(samples)["metric"].tolist() == ["input_bytes"]

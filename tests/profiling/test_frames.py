@@ -93,3 +93,36 @@ def test_summary_runs_become_history_records():
                              "git_sha": ["abc"], "processor": ["a"], "metric": ["memory_mb"], "value": [2.0]})
     pdt.assert_frame_equal(runs, expected[RUN_COLUMNS], check_dtype=False)
     assert make_run_id(EPOCH_2025, "1a2b3c4d5e") == "20250101T000000Z-1a2b3c4"
+
+
+def test_bandwidth_is_byte_counter_growth_in_megabits_per_second():
+    # 1,000 msg/s of 125 bytes = 125,000 bytes/s = 1 Mbps in; the sink writes a fifth of the bytes
+    rows = [(t, {"state": 1.0, "input_count": 1000 * t, "input_bytes": 125_000 * t, "output_bytes": 25_000 * t})
+            for t in range(0, 11)]
+    got, _ = summary_dict(polls("a", rows), warmup_fraction=0.2)
+    assert got[("a", "input_mbps")] == pytest.approx(1.0)
+    assert got[("a", "output_mbps")] == pytest.approx(0.2)
+    assert got[("a", "input_rate")] == pytest.approx(1000.0)
+
+
+def test_bandwidth_counter_reset_counts_from_zero_like_message_counts():
+    sizes = [0, 1e6, 2e6, 3e6, 0.5e6, 1.5e6, 2.5e6]  # restart without checkpoint between t=3 and t=4
+    rows = [(t, {"state": 1.0, "input_bytes": b}) for t, b in enumerate(sizes)]
+    got, notes = summary_dict(polls("a", rows), warmup_fraction=0.0)
+    assert got[("a", "input_mbps")] == pytest.approx((3e6 + 0.5e6 + 2e6) / 6 * 8 / 1e6)
+    assert "a: input_bytes was reset 1 time(s); counted from zero" in notes
+
+
+def test_missing_size_fields_leave_bandwidth_out_not_zero():
+    rows = [(t, {"state": 1.0, "input_count": 10 * t, "output_count": 10 * t}) for t in range(5)]
+    got, notes = summary_dict(polls("a", rows), warmup_fraction=0.0)
+    assert ("a", "input_mbps") not in got and ("a", "output_mbps") not in got
+    assert got[("a", "input_rate")] == pytest.approx(10.0)
+    assert "a: no input_bytes in the stats; input_mbps not measured" in notes
+    assert "a: no output_bytes in the stats; output_mbps not measured" in notes
+
+
+def test_bandwidth_follows_the_gated_metrics_in_the_summary():
+    rows = [(t, {"state": 1.0, "memory_mb": 1.0, "input_bytes": 1e6 * t, "input_count": t}) for t in range(3)]
+    summary = compute_summary(samples_frame(polls("a", rows)), warmup_fraction=0)
+    assert summary.values["metric"].tolist() == ["input_rate", "memory_mb", "input_mbps"]

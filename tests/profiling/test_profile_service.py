@@ -16,13 +16,15 @@ from sp_tasks.profiling.service import profile_paths, run_charts, run_compare_ba
 DATA = Path(__file__).parents[1] / "reporting" / "data"
 
 
-def fake_fetch(clock, *, memory_mb=100.0, rate=50.0):
+def fake_fetch(clock, *, memory_mb=100.0, rate=50.0, message_bytes=None):
     def fetch():
         t = clock.monotonic()
+        sizes = {} if message_bytes is None else {"scaleFactor": 1, "inputMessageSize": int(rate * t) * message_bytes,
+                                                  "outputMessageSize": int(rate * t) * message_bytes / 2}
         return [{"name": "solar", "state": "STARTED",
                  "stats": {"inputMessageCount": int(rate * t), "outputMessageCount": int(rate * t),
                            "dlqMessageCount": 0, "memoryTrackerBytes": memory_mb * 1024 * 1024, "stateSize": 0,
-                           "latency": {"p50": 2000, "p99": 8000, "unit": "microseconds"}}}]
+                           "latency": {"p50": 2000, "p99": 8000, "unit": "microseconds"}, **sizes}}]
     return fetch
 
 
@@ -46,6 +48,18 @@ def test_profile_writes_samples_and_current_run_and_records_on_request(tmp_path)
     profile(tmp_path, record=True)
     assert load_runs(paths.current)["run_id"].nunique() == 1  # same timestamp+sha: same run id
     assert load_runs(paths.history)["processor"].unique().tolist() == ["solar"]
+
+
+def test_profile_records_bandwidth_in_summary_and_history_but_compare_ignores_it(tmp_path):
+    paths = profile_paths("local", tmp_path)
+    outcome = profile(tmp_path, record=True, message_bytes=500)  # 50 msg/s × 500 B = 0.2 Mbps in
+    summary = dict(zip(outcome.data.summary["metric"], outcome.data.summary["value"]))
+    assert summary["input_mbps"] == pytest.approx(0.2) and summary["output_mbps"] == pytest.approx(0.1)
+    assert ["solar", "input_mbps", "0.2", "Mbps"] in [line.split() for line in outcome.text.splitlines()]
+    history = load_runs(paths.history)
+    assert set(history["metric"]) >= {"input_mbps", "output_mbps", "input_rate"}
+    compared = run_compare_baseline("local", tmp_path, fmt="json")
+    assert "input_mbps" not in {f["metric"] for f in json.loads(compared.text)["findings"]}
 
 
 def test_current_file_accumulates_runs_of_one_commit_and_restarts_for_another(tmp_path):

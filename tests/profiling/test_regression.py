@@ -144,3 +144,9 @@ def test_moderation_pools_similar_variances_and_spares_outliers():
     assert spread[2][0] > 50  # a noisy series keeps most of its own variance
     assert moderate([1.0, 2.0], [19, 19]) == [(1.0, 19.0), (2.0, 19.0)]  # too few series to pool
     assert moderate([1.0, 2.0, 3.0], [19] * 3, enabled=False) == [(1.0, 19.0), (2.0, 19.0), (3.0, 19.0)]
+
+
+def test_informational_metrics_get_no_verdict(runs):
+    history = runs({("p", "input_mbps"): series(10), ("p", "input_rate"): series(100)})
+    current = runs({("p", "input_mbps"): [30, 30, 30], ("p", "input_rate"): [100, 100, 100]}, prefix="c", first=100)
+    assert [f.metric for f in compare_runs(history, current)] == ["input_rate"]

@@ -62,3 +62,18 @@ def test_comments_and_other_sections_are_skipped():
 def test_bad_keys_and_values_name_the_file_and_key(doc, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_thresholds(doc, source="t.json")
+
+
+def test_bandwidth_takes_an_explicit_maximum_only():
+    rows = summary([("fast", "input_mbps", 170.0), ("fast", "output_mbps", 2.0), ("windowed", "input_rate", 0.8)])
+    (breach,) = check_thresholds(rows, {"input_mbps_max": 160, "output_mbps_max": 160})
+    assert breach.reason == "input_mbps 170 Mbps > max 160 Mbps (global limit)"
+    assert check_thresholds(rows, {"processors": {"fast": {"input_mbps_max": 200}}}) == []
+    for key in ("input_mbps_min", "input_mbps"):  # no floor: the API may omit message sizes
+        with pytest.raises(ConfigError, match=f"'{key}': input_mbps is informational and takes only a maximum"):
+            parse_thresholds({key: 1}, source="t.json")
+
+
+def test_unknown_key_lists_the_bandwidth_maxima():
+    with pytest.raises(ConfigError, match="state_mb\\[_max\\|_min\\], input_mbps_max, output_mbps_max, processors"):
+        parse_thresholds({"bandwidth": 1})

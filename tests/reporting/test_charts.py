@@ -50,6 +50,16 @@ def test_overview_has_a_cell_per_processor_and_metric(comparison):
     assert "+31.6 %" in [t.get_text() for t in ax.texts]
 
 
+def test_informational_metrics_get_no_panel_or_cell(comparison, comparison_with_bandwidth, tmp_path):
+    with_bw = processor_figure(comparison_with_bandwidth)
+    assert len(with_bw.get_axes()) == 8 and with_bw.get_suptitle() == processor_figure(comparison).get_suptitle()
+    overview = charts.build_overview_figure(comparison_with_bandwidth.findings, comparison_with_bandwidth.rule)
+    assert len(overview.get_axes()[0].patches) == 3 * 7
+    same = [charts.save_figure(processor_figure(c), tmp_path / f"{i}.png").read_bytes()
+            for i, c in enumerate((comparison, comparison_with_bandwidth))]
+    assert same[0] == same[1]
+
+
 def test_same_input_same_png_bytes(comparison, tmp_path):
     first = charts.save_figure(processor_figure(comparison), tmp_path / "a" / "x.png").read_bytes()
     second = charts.save_figure(processor_figure(comparison), tmp_path / "b" / "x.png").read_bytes()

@@ -24,6 +24,11 @@ def test_report_matches_the_golden_file(comparison, update_golden):
     assert text == GOLDEN.read_text(encoding="utf-8")
 
 
+def test_informational_metrics_leave_the_report_unchanged(comparison, comparison_with_bandwidth):
+    assert "input_mbps" in set(comparison_with_bandwidth.history["metric"])
+    assert render(comparison_with_bandwidth) == GOLDEN.read_text(encoding="utf-8")
+
+
 def test_same_input_same_bytes(comparison):
     assert render(comparison).encode() == render(comparison).encode()
 
