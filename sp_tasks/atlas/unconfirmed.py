@@ -77,3 +77,10 @@ EMULATOR_ASSUMPTIONS = (
     "DLQ documents carry no instanceName (engine/sinks.py)",
     "operatorStats names (SampleDataSourceOperator, MatchOperator, …) are modelled, not observed (engine/stats.py)",
 )
+
+# Tier bandwidth (reference §3.3) is checked against the busier direction (input or output Mbps);
+# whether Atlas meters the two directions separately or combined is not documented.
+BANDWIDTH_PER_DIRECTION = True
+# stats sizes are bytes × scaleFactor (scaleFactor 1 = bytes, the API default); seen only in the
+# reference table, never in our own traffic.
+STATS_SIZE_UNIT = "bytes"
