@@ -128,13 +128,40 @@ def _show_plan(fmt, strategy="in-place"):
     return show
 
 
+def _render_plan(the_plan, fmt):
+    from sp_tasks.planning import render
+
+    return {"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan)
+
+
+def _emit_outcome(fmt, flow):
+    """Run a deploy/rollback flow and print its outcome in ``fmt`` — also when it failed, so CI
+    gets its JSON or Markdown either way (the error then sets the exit code)."""
+    from sp_tasks.deploy import render
+    from sp_tasks.errors import DeployError
+
+    def show(outcome):
+        emit(outcome.to_json() if fmt == "json" else render.render_outcome_markdown(outcome)
+             if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
+
+    try:
+        outcome = flow()
+    except DeployError as err:
+        if fmt != "text" and hasattr(err.result, "plan"):  # text: the exit message carries it
+            show(err.result)
+        raise
+    show(outcome)
+
+
 @task(help={"env": "environment to plan for (default local)",
             "detailed-exitcode": "exit 2 when the plan has changes (for CI)",
             "format": "text (default), markdown or json", "out": "also write the plan JSON to this file",
             "prune": "plan deleting live processors/connections that are not in Git",
-            "tier": "override DEFAULT_TIER for this plan (SP2..SP50 or auto)"})
+            "tier": "override DEFAULT_TIER for this plan (SP2..SP50 or auto)",
+            "rotate-secrets": "update connections that have secrets (their values cannot be read back to compare)"})
 @reports_errors
-def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=False, tier=None):
+def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=False, tier=None,
+         rotate_secrets=False):
     """Show what deploy would change, and why, without changing anything."""
     from sp_tasks.desired import load_desired
     from sp_tasks.planning import render
@@ -143,8 +170,8 @@ def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=Fa
     settings = _settings(c, env)
     desired = load_desired(settings)
     runner = _runner(settings)
-    the_plan = runner.plan(desired, runner.live(), prune=prune, tier=tier)
-    emit({"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan))
+    the_plan = runner.plan(desired, runner.live(), prune=prune, tier=tier, rotate_secrets=rotate_secrets)
+    emit(_render_plan(the_plan, fmt))
     if out:
         Path(out).write_text(render.render_json(the_plan), encoding="utf-8")
     exit_with(ExitStatus.CHANGES_PRESENT if detailed_exitcode and the_plan.has_changes() else ExitStatus.SUCCESS)
@@ -166,22 +193,22 @@ def snapshot(c, env=None, out=None):
             "strategy": "in-place (default), blue-green or canary",
             "tier": "override DEFAULT_TIER (SP2..SP50 or auto)",
             "prune": "also delete live processors/connections that are not in Git",
+            "rotate-secrets": "also update connections that have secrets (after rotating a password)",
             "format": "text (default), markdown or json"})
 @reports_errors
 def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy="in-place", tier=None, prune=False,
-           format="text"):
+           rotate_secrets=False, format="text"):
     """Validate, snapshot, plan, apply, health-gate and verify; roll back automatically on failure."""
-    from sp_tasks.deploy import render, service
+    from sp_tasks.deploy import service
     from sp_tasks.desired import load_desired
 
     fmt = check_format(format, ("text", "markdown", "json"))
     settings = _settings(c, env)
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
     runner = _runner(settings)
-    outcome = service.deploy(runner, desired, strategy=strategy, plan_file=plan, prune=prune, tier=tier,
-                             dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt, strategy))
-    emit(outcome.to_json() if fmt == "json" else
-         render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
+    _emit_outcome(fmt, lambda: service.deploy(
+        runner, desired, strategy=strategy, plan_file=plan, prune=prune, tier=tier, rotate_secrets=rotate_secrets,
+        dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt, strategy)))
 
 
 @task(help={"env": "environment to roll back (default local)",
@@ -192,7 +219,7 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy="in-place"
 @reports_errors
 def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, format="text"):
     """Restore the last good state: a snapshot (default) or a Git revision, with the same planner."""
-    from sp_tasks.deploy import render, service, snapshots
+    from sp_tasks.deploy import service, snapshots
     from sp_tasks.desired import load_desired
 
     fmt = check_format(format, ("text", "markdown", "json"))
@@ -202,13 +229,12 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
         from sp_tasks.gitrev import desired_at_ref
 
         desired = desired_at_ref(settings, to_ref)
-        outcome = service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt))
+        _emit_outcome(fmt, lambda: service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm(yes),
+                                                  show_plan=_show_plan(fmt)))
     else:
         path = Path(snapshot) if snapshot else snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
-        outcome = service.rollback(runner, path, load_desired(settings), dry_run=dry_run, confirm=_confirm(yes),
-                                   show_plan=_show_plan(fmt))
-    emit(outcome.to_json() if fmt == "json" else
-         render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
+        _emit_outcome(fmt, lambda: service.rollback(runner, path, load_desired(settings), dry_run=dry_run,
+                                                    confirm=_confirm(yes), show_plan=_show_plan(fmt)))
 
 
 @task(help={"env": "environment to check (default local)", "format": "text (default), markdown or json"})
@@ -216,13 +242,12 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
 def drift(c, env=None, format="text"):
     """Compare live state with Git for a scheduled job: exit 2 when they differ."""
     from sp_tasks.desired import load_desired
-    from sp_tasks.planning import render
 
     fmt = check_format(format, ("text", "markdown", "json"))
     settings = _settings(c, env)
     runner = _runner(settings)
     the_plan = runner.plan(load_desired(settings), runner.live())
-    emit({"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan))
+    emit(_render_plan(the_plan, fmt))
     exit_with(ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS)
 
 

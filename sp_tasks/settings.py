@@ -99,13 +99,15 @@ class EnvSettings:
             user = self.environ.get(EMULATOR_CREDENTIALS[0]) or "local"
             return Credentials("api_key", user, self.environ.get(EMULATOR_CREDENTIALS[1]) or "local",
                                "SP_EMULATOR_PUBLIC_KEY/SP_EMULATOR_PRIVATE_KEY (default local/local)")
+        halves = []
         for kind, id_var, secret_var in CREDENTIAL_SOURCES:
             user, secret = self.environ.get(id_var), self.environ.get(secret_var)
             if user and secret:
                 return Credentials(kind, user, secret, f"{id_var}/{secret_var}")
-            if user or secret:
-                missing = secret_var if user else id_var
-                raise ConfigError(f"{id_var if user else secret_var} is set but {missing} is not; export both")
+            if user or secret:  # remembered, not fatal: a complete pair later in the order still wins
+                halves.append(f"{id_var if user else secret_var} is set but {secret_var if user else id_var} is not")
+        if halves:
+            raise ConfigError("incomplete Atlas credentials: " + "; ".join(halves) + "; export both of a pair")
         pairs = "; ".join(f"{i} + {s}" for _, i, s in CREDENTIAL_SOURCES)
         raise ConfigError(f"no Atlas credentials for environment '{self.name}': export one pair of {pairs}")
 

@@ -138,6 +138,12 @@ def test_half_a_credential_pair_or_none_is_a_clear_error(tmp_path):
         load_settings("dev", root, environ={}).credentials()
 
 
+def test_a_complete_pair_wins_over_a_half_pair_earlier_in_the_order(tmp_path):
+    environ = {"MONGODB_ATLAS_CLIENT_ID": "org-wide-id", "ATLAS_PUBLIC_KEY": "pub", "ATLAS_PRIVATE_KEY": "priv"}
+    creds = load_settings("dev", project(tmp_path), environ=environ).credentials()
+    assert (creds.kind, creds.user) == ("api_key", "pub")
+
+
 def test_emulator_uses_its_own_key_pair_never_atlas_credentials(tmp_path):
     root = project(tmp_path, MINIMAL + "ATLAS_BASE_URL=emulator\n")
     creds = load_settings("dev", root, environ=CREDENTIALS).credentials()

@@ -70,9 +70,13 @@ class ServiceAccountAuth(AuthBase):
                                  f"the service account {self.client_id} was refused a token; check "
                                  "MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET",
                                  method="POST", path=OAUTH_TOKEN_PATH)
+        try:
+            body = resp.json()
+            token, lifetime = body["access_token"], float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise AtlasUnavailable(f"{self.token_url} answered without an access token; is the base URL right?") from None
         self.tokens_minted += 1
-        body = resp.json()
-        return body["access_token"], float(body.get("expires_in", 3600))
+        return token, lifetime
 
     def _refresh_on_401(self, response: requests.Response, **kwargs) -> requests.Response:
         if response.status_code != 401 or getattr(response.request, "_sp_retried", False):

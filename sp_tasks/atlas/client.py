@@ -17,6 +17,7 @@ from sp_tasks.errors import AtlasNotFound
 from sp_tasks.model import LiveConnection, LiveProcessor, LiveState
 
 PAGE_SIZE = 500
+WORKSPACE_NOT_FOUND = "STREAM_TENANT_NOT_FOUND_FOR_NAME"
 
 
 class AtlasClient:
@@ -56,14 +57,13 @@ class AtlasClient:
         return self.transport.request(ep, path, body=body, query=query)
 
     def _pages(self, name: str, **params: str) -> Iterator[dict[str, Any]]:
+        # Stop on a short page, not on totalCount: Atlas says the count "may be an estimate".
         page = 1
         while True:
             body = self._call(name, query={"itemsPerPage": self.page_size, "pageNum": page}, **params)
             results = body.get("results", [])
             yield from results
-            total = body.get("totalCount")
-            more = any(link.get("rel") == "next" for link in body.get("links", []))
-            if not results or (total is not None and page * self.page_size >= total) or (total is None and not more):
+            if len(results) < self.page_size:
                 return
             page += 1
 
@@ -72,10 +72,14 @@ class AtlasClient:
         return list(self._pages("listStreamWorkspaces"))
 
     def get_workspace(self) -> dict[str, Any] | None:
+        """The workspace, or None when Atlas says it does not exist (any other 404 — a wrong
+        project, say — is raised: offering to create a workspace there would be wrong)."""
         try:
             return self._call("getStreamWorkspace", workspace=self.workspace)
-        except AtlasNotFound:
-            return None
+        except AtlasNotFound as err:
+            if err.error_code == WORKSPACE_NOT_FOUND:
+                return None
+            raise
 
     def create_workspace(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("createStreamWorkspace", body={"name": self.workspace, **body})

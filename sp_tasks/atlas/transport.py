@@ -72,19 +72,18 @@ class Transport:
                 self.calls += 1
                 resp = self.session.request(method, self.base_url + path, json=body, params=query,
                                             headers=headers, timeout=self.timeout)
-            except requests.ConnectionError as exc:
-                never_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
-                if last or not (never_sent or method in IDEMPOTENT):
+                if resp.status_code < 400:
+                    return resp.json() if resp.content else None
+            except ValueError:  # a 2xx that is not JSON: a proxy or captive portal, not Atlas
+                raise AtlasUnavailable(f"{method} {path} was answered with a body that is not JSON; is "
+                                       "ATLAS_BASE_URL the Admin API (or is a proxy in the way)?") from None
+            except requests.RequestException as exc:
+                # Anything requests raises: refused/connect timeout (never sent), read timeout,
+                # broken or undecodable body (maybe acted on). Only the first kind is safe for writes.
+                if last or not (_never_sent(exc) or method in IDEMPOTENT):
                     raise AtlasUnavailable(_unreachable(method, path, exc)) from None
                 self.sleep(self.retry.delay(attempt, None))
                 continue
-            except requests.Timeout as exc:
-                if last or method not in IDEMPOTENT:
-                    raise AtlasUnavailable(_unreachable(method, path, exc)) from None
-                self.sleep(self.retry.delay(attempt, None))
-                continue
-            if resp.status_code < 400:
-                return resp.json() if resp.content else None
             retryable = resp.status_code == 429 or (
                 resp.status_code in self.retry.retry_statuses and method in IDEMPOTENT)
             if retryable and not last:
@@ -108,9 +107,11 @@ def api_error(resp: requests.Response, method: str, template: str) -> AtlasApiEr
                reason=envelope.get("reason", resp.reason or ""), parameters=envelope.get("parameters"))
 
 
-def _refused(exc: requests.ConnectionError) -> bool:
+def _never_sent(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
     text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text
+    return isinstance(exc, requests.ConnectionError) and ("NewConnectionError" in text or "Connection refused" in text)
 
 
 def _unreachable(method: str, path: str, exc: Exception) -> str:

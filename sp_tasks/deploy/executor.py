@@ -23,6 +23,7 @@ from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
 from sp_tasks.deploy.steps import Step, StepKind as K
 from sp_tasks.errors import AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, HealthGateFailed, SpTasksError
 from sp_tasks.model import DesiredState
+from sp_tasks.planning.normalize import same
 
 STOP_TIMEOUT = 300.0  # Atlas checkpoints on stop; Terraform waits up to 5 minutes too
 CONNECTION_TIMEOUT = 600.0
@@ -68,12 +69,16 @@ class Executor:
 
     def apply(self, steps: Sequence[Step]) -> ApplyResult:
         result = ApplyResult()
-        for phase in sorted({s.phase for s in steps}):
-            chains = _chains([s for s in steps if s.phase == phase])
-            with ThreadPoolExecutor(max_workers=max(1, min(self.max_parallel, len(chains)))) as pool:
-                list(pool.map(lambda chain: self._run_chain(chain, result), chains))
-            if result.failure:
-                break
+        try:
+            for phase in sorted({s.phase for s in steps}):
+                chains = _chains([s for s in steps if s.phase == phase])
+                with ThreadPoolExecutor(max_workers=max(1, min(self.max_parallel, len(chains)))) as pool:
+                    list(pool.map(lambda chain: self._run_chain(chain, result), chains))
+                if result.failure:
+                    break
+        except BaseException:  # Ctrl-C / CI cancel: running chains stop after their current step
+            result.failure = result.failure or DeployError("interrupted while applying")
+            raise
         done = {r.step.id for r in result.results}
         result.results += [StepResult(s, "not-run") for s in steps if s.id not in done]
         return result
@@ -86,7 +91,9 @@ class Executor:
             self.progress(f"{step.kind.value.replace('_', ' ')}: {step.target.name}")
             try:
                 status, detail = self._run(step, result)
-            except SpTasksError as err:
+            except Exception as exc:  # noqa: BLE001 - any failure must end in a rollback, bugs included
+                err = exc if isinstance(exc, SpTasksError) else DeployError(
+                    f"{step.kind.value} {step.target.name} failed unexpectedly ({type(exc).__name__}: {exc})")
                 with self._lock:
                     result.results.append(StepResult(step, "failed", str(err), time.monotonic() - started))
                     result.failure = result.failure or err
@@ -100,7 +107,8 @@ class Executor:
         if step.kind is K.CREATE_CONNECTION:
             return self._write(lambda: c.create_connection(self._with_secrets(step)), lambda: _exists(c.get_connection, name))
         if step.kind is K.UPDATE_CONNECTION:
-            return self._write(lambda: c.update_connection(name, self._with_secrets(step)), lambda: False)
+            return self._write(lambda: c.update_connection(name, self._with_secrets(step)),
+                               lambda: _connection_matches(c.get_connection(name), step))
         if step.kind is K.DELETE_CONNECTION:
             return _idempotent_delete(lambda: c.delete_connection(name))
         if step.kind is K.WAIT_CONNECTION_READY:
@@ -109,8 +117,8 @@ class Executor:
         if step.kind is K.CREATE_PROCESSOR:
             return self._write(lambda: c.create_processor(body), lambda: _exists(c.get_processor, name))
         if step.kind is K.MODIFY_PROCESSOR:
-            same = lambda: c.get_processor(name).get("pipeline") == body.get("pipeline")  # noqa: E731
-            return self._write(lambda: c.modify_processor(name, body), same)
+            return self._write(lambda: c.modify_processor(name, body),
+                               lambda: _processor_matches(c.get_processor(name), body))
         if step.kind is K.RENAME_PROCESSOR:
             return self._write(lambda: c.modify_processor(name, body), lambda: _exists(c.get_processor, body["name"]))
         if step.kind is K.STOP_PROCESSOR:
@@ -142,28 +150,30 @@ class Executor:
             return "done", "sent again after re-reading"
 
     def _stop(self, name: str) -> tuple[str, str]:
-        # Optimistic: send, and read the state only when Atlas refuses (one call saved per step).
+        # Optimistic: send, and read the state only when the answer is not a plain 200.
         try:
             self.client.stop_processor(name)
         except AtlasNotFound:
             return "already-done", "was absent"
-        except AtlasApiError as err:
-            state = waiting.processor_state(self.client, name)
-            if err.status >= 500 or state not in (None, "CREATED", "STOPPED"):
-                raise
-            return "already-done", f"was {state or 'absent'}"
+        except (AtlasApiError, AtlasUnavailable) as err:
+            if not _still_working(err):
+                state = waiting.processor_state(self.client, name)
+                if state not in (None, "CREATED", "STOPPED"):
+                    raise
+                return "already-done", f"was {state or 'absent'}"
         waiting.wait_for_processor(self.client, name, "STOPPED", clock=self.clock, timeout=STOP_TIMEOUT)
         return "done", ""
 
     def _start(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
+        status = "done"
         try:
             self.client.start_processor_with(name, tier=body.get("tier"),
                                              resume_from_checkpoint=body.get("resumeFromCheckpoint"))
-            status = "done"
-        except AtlasApiError as err:
-            if err.status >= 500 or waiting.processor_state(self.client, name) != "STARTED":
-                raise
-            status = "already-done"
+        except (AtlasApiError, AtlasUnavailable) as err:
+            if not _still_working(err):
+                if waiting.processor_state(self.client, name) != "STARTED":
+                    raise
+                status = "already-done"
         waiting.wait_for_processor(self.client, name, "STARTED", clock=self.clock,
                                    timeout=self.policy.started_timeout_s)
         return status, f"tier {body['tier']}" if body.get("tier") else ""
@@ -209,6 +219,26 @@ def _chains(steps: list[Step]) -> list[list[Step]]:
             chain.append(current)
         chains.append(chain)
     return chains
+
+
+def _still_working(err: Exception) -> bool:
+    """504 STREAM_PROCESSOR_TIMEOUT or a lost answer: the operation may still complete, so poll
+    for the state instead of deciding now (reference §7.2)."""
+    return isinstance(err, AtlasUnavailable) or getattr(err, "status", 0) == 504
+
+
+def _processor_matches(live: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Did a PATCH land? Compare what it meant to set (pipeline, options, tier), canonically."""
+    wanted = {k: v for k, v in body.items() if k != "options"}
+    options = {k: v for k, v in (body.get("options") or {}).items() if k != "resumeFromCheckpoint" and v != {}}
+    have = {k: live.get(k) for k in wanted}
+    return same(have, wanted) and same({k: (live.get("options") or {}).get(k) for k in options}, options)
+
+
+def _connection_matches(live: dict[str, Any], step: Step) -> bool:
+    """Did a connection PATCH land? Compare the non-secret fields it sent."""
+    sent = {k: v for k, v in step.payload.items() if k not in ("name", "type")}
+    return same({k: live.get(k) for k in sent}, sent)
 
 
 def _exists(read: Callable[[str], Any], name: str) -> bool:

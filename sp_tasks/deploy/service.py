@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sp_tasks.clock import SystemClock
-from sp_tasks.deploy import snapshots
+from sp_tasks.deploy import snapshots, waiting
 from sp_tasks.deploy.executor import ApplyResult, Executor
 from sp_tasks.deploy.health import HealthPolicy
 from sp_tasks.deploy.steps import Step
@@ -25,6 +25,7 @@ from sp_tasks.planning.plan import Plan, fingerprint, plan_from_json
 from sp_tasks.planning.planner import compute_plan
 
 SAMPLE = "sample_stream_solar"
+WORKSPACE_TIMEOUT = 180.0  # MCP tests poll up to 120 s for a new workspace
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Runner:
         return compute_plan(
             with_sample_connection(desired, live), live, environment=self.settings.name,
             workspace=self.settings.workspace, project_id=self.settings.project_id,
-            default_tier=_concrete(default_tier), resolve_tier=self._tier_resolver(default_tier),
+            default_tier=default_tier, resolve_tier=self._tier_resolver(default_tier),
             prune=prune, exact=exact, rotate_secrets=rotate_secrets,
             created_at=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
@@ -88,6 +89,9 @@ class Runner:
         self.client.create_workspace({
             "dataProcessRegion": {"cloudProvider": self.settings.cloud_provider, "region": self.settings.region},
             "streamConfig": {"tier": tier}})
+        # Reference §3.2: a new workspace may answer 404 for a while.
+        waiting.wait_until(self.client.get_workspace, lambda ws: ws is not None, clock=self.clock,
+                           what=f"workspace {self.settings.workspace} to exist", timeout=WORKSPACE_TIMEOUT)
         return self.live()
 
     def apply(self, steps: tuple[Step, ...], secrets_from: DesiredState) -> ApplyResult:
@@ -143,16 +147,19 @@ class Runner:
 
 
 def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place", plan_file: str | None = None,
-           prune: bool = False, tier: str | None = None, dry_run: bool = False,
+           prune: bool = False, tier: str | None = None, rotate_secrets: bool = False, dry_run: bool = False,
            confirm: Callable[[Plan], bool] = lambda plan: True,
            show_plan: Callable[[Plan, tuple[Step, ...]], None] = lambda plan, steps: None) -> Outcome:
-    """validate (done by the caller) → snapshot → plan → confirm → apply → verify, or roll back."""
+    """validate (done by the caller) → plan → confirm → snapshot → apply → verify, or roll back."""
     live = runner.live()
     if live.workspace is None and (dry_run or plan_file):
         raise ConfigError(f"workspace {runner.settings.workspace} does not exist yet; deploy without "
                           "--dry-run/--plan once to create it")
     live = runner.ensure_workspace(live)
-    plan = runner.check_saved_plan(plan_file, live) if plan_file else runner.plan(desired, live, prune=prune, tier=tier)
+    if plan_file:
+        plan = runner.check_saved_plan(plan_file, live)
+    else:
+        plan = runner.plan(desired, live, prune=prune, tier=tier, rotate_secrets=rotate_secrets)
     if not plan.has_changes():
         return Outcome(plan, message="no changes: live state matches Git")
     steps = build_steps(plan, strategy=strategy, live=live)
@@ -161,23 +168,42 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
         return Outcome(plan, steps=steps, message="dry run: nothing sent")
     if not confirm(plan):
         return Outcome(plan, message="cancelled: nothing sent")
+    live = runner.live()  # someone may have changed the workspace while we waited for confirmation
+    if fingerprint(live) != plan.live_fingerprint:
+        raise StalePlanError(f"the {runner.settings.name} workspace changed while the plan was being confirmed "
+                             "(another deploy?); nothing was sent: plan again")
     snapshot = runner.snapshot(live, "pre-deploy")
     runner.progress(f"snapshot saved: {snapshot}")
-    result = runner.apply(steps, desired)
-    failure = result.failure
-    if failure is None:
-        leftover = runner.plan(desired, runner.live(), prune=prune, tier=tier)
-        if leftover.has_changes():
-            failure = DeployError("after apply, live state still differs from Git: "
-                                  + ", ".join(f"{c.name} ({c.action.value})" for c in leftover.changes
-                                              if c.action.value != "no-op"))
+    try:
+        result = runner.apply(steps, desired)
+        failure = result.failure or _leftover(runner, desired, plan)
+    except BaseException as interrupt:  # Ctrl-C, CI cancel: put the workspace back before leaving
+        runner.progress(f"interrupted ({type(interrupt).__name__}); rolling back to {snapshot}")
+        runner.restore(snapshot, desired)
+        raise
     if failure is None:
         return Outcome(plan, result, snapshot, message="applied and verified", steps=steps)
     runner.progress(f"deploy failed: {failure}; rolling back to {snapshot}")
-    restored = runner.restore(snapshot, desired)
+    try:
+        restored = runner.restore(snapshot, desired)
+    except SpTasksError as rollback_failure:
+        outcome = Outcome(plan, result, snapshot, getattr(rollback_failure, "result", None), steps=steps,
+                          message=f"deploy failed ({failure}) and the rollback to {snapshot.name} did not "
+                                  f"complete ({rollback_failure}); run `invoke plan --env {plan.environment}`")
+        raise DeployError(outcome.message, outcome) from None
     outcome = Outcome(plan, result, snapshot, restored, steps=steps,
                       message=f"deploy failed and was rolled back to {snapshot.name}: {failure}")
     raise DeployError(outcome.message, outcome)
+
+
+def _leftover(runner: Runner, desired: DesiredState, plan: Plan) -> DeployError | None:
+    """The re-check after apply: planning again with the plan's own options must find nothing."""
+    again = runner.plan(desired, runner.live(), prune=plan.prune, tier=plan.default_tier or None,
+                        rotate_secrets=False)
+    if not again.has_changes():
+        return None
+    left = ", ".join(f"{c.name} ({c.action.value})" for c in again.changes if c.action.value != "no-op")
+    return DeployError(f"after apply, live state still differs from Git: {left}")
 
 
 def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, dry_run: bool = False,

@@ -114,3 +114,48 @@ def test_a_saved_plan_is_refused_when_stale_or_for_another_environment(project, 
     with pytest.raises(StalePlanError):
         _deploy(project, plan_file=str(plan_file))
     assert project.emulator.writes_served() == 0
+
+
+def test_a_change_made_while_confirming_stops_the_deploy_before_any_write(project):
+    from sp_tasks.errors import StalePlanError
+
+    _deploy(project)
+    project.write("processors", {**FILTER, "name": "extra"})
+    runner = _runner(project)
+
+    def confirm_while_someone_else_deploys(plan):
+        runner.client.stop_processor("logger")
+        project.emulator.admin("DELETE", "requests")
+        return True
+
+    with pytest.raises(StalePlanError):
+        service.deploy(runner, project.desired(), confirm=confirm_while_someone_else_deploys)
+    assert project.emulator.writes_served() == 0 and "extra" not in project.live_processors()
+
+
+def test_a_saved_plan_is_verified_with_its_own_tier_not_the_command_line(project, tmp_path):
+    _deploy(project)
+    project.write("processors", {**FILTER, "name": "extra"})
+    runner = _runner(project)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(render_json(runner.plan(project.desired(), runner.live(), tier="SP30")))
+    outcome = _deploy(project, plan_file=str(plan_file))  # no --tier here: must not "fix" SP30 back
+    assert outcome.applied.ok and project.live_processors()["extra"]["tier"] == "SP30"
+
+
+def test_rotate_secrets_updates_connections_whose_secrets_cannot_be_compared(project):
+    project.write("connections", {"name": "kafka", "type": "Kafka", "bootstrapServers": "b:9092",
+                                  "authentication": {"mechanism": "PLAIN", "username": "u",
+                                                     "password": "${KAFKA_PASSWORD}"}})
+    project.environ["KAFKA_PASSWORD"] = "first"
+    _deploy(project)
+    project.environ["KAFKA_PASSWORD"] = "rotated"
+    runner = _runner(project)
+    assert not runner.plan(project.desired(), runner.live()).has_changes()
+    rotated = runner.plan(project.desired(), runner.live(), rotate_secrets=True)
+    assert [(c.name, c.action.value) for c in rotated.changes if c.action.value != "no-op"] == [("kafka", "update")]
+    project.emulator.admin("DELETE", "requests")
+    outcome = _deploy(project, rotate_secrets=True)
+    assert outcome.applied.ok
+    assert project.emulator.requests_served()["by_endpoint"][
+        "PATCH /api/atlas/v2/groups/{group_id}/streams/{workspace}/connections/{connection}"] == 1

@@ -80,3 +80,15 @@ def test_rollback_defaults_to_the_latest_pre_deploy_snapshot(ctx, project, capsy
     tasks.rollback(ctx, yes=True)
     assert project.live_processors()["logger"]["state"] == "STARTED"
     assert "rolled back to" in capsys.readouterr().out
+
+
+def test_a_failed_deploy_still_prints_its_json_result(ctx, project, capsys):
+    tasks.deploy(ctx, yes=True)
+    project.write("processors", {**FILTER, "pipeline": [FILTER["pipeline"][0], {"$match": {"group_id": 2}},
+                                                         FILTER["pipeline"][2]]})
+    project.emulator.faults({"processor": "hot", "fail_on_start": True, "count": 1})
+    capsys.readouterr()
+    assert _exit_code(lambda: tasks.deploy(ctx, yes=True, format="json")) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["applied"]["ok"] is False and result["rolled_back"]["ok"] is True
+    assert "rolled back" in result["message"]
