@@ -55,7 +55,8 @@ def write_project(root: Path, url: str, n: int, threshold: int) -> None:
 
 
 def admin(url: str, method: str, name: str, body=None):
-    resp = requests.request(method, f"{url}/_emulator/{name}", json=body, timeout=10)
+    headers = {"X-SP-Emulator": "1", "Content-Type": "application/json"}  # admin writes need both
+    resp = requests.request(method, f"{url}/_emulator/{name}", json=body, headers=headers, timeout=10)
     return resp.json() if resp.content else None
 
 

@@ -43,7 +43,9 @@ class Emulator:
     data_dir: str
 
     def admin(self, method: str, name: str, body: Any = None, **params: str) -> Any:
-        resp = requests.request(method, f"{self.url}/_emulator/{name}", json=body, params=params, timeout=10)
+        headers = {"X-SP-Emulator": "1", "Content-Type": "application/json"}  # admin writes need both
+        resp = requests.request(method, f"{self.url}/_emulator/{name}", json=body, params=params, headers=headers,
+                                timeout=10)
         resp.raise_for_status()
         return resp.json() if resp.content else None
 

@@ -1,4 +1,4 @@
-"""The emulator's own admin endpoints under ``/_emulator/`` (not part of the Atlas API; no auth).
+"""The emulator's own admin endpoints under ``/_emulator/`` (not part of the Atlas API).
 
   POST   /_emulator/faults      add fault rules (see ``faults.py`` for the rule format)
   GET    /_emulator/faults      list active rules;      DELETE clears them
@@ -8,6 +8,12 @@
   POST   /_emulator/reset       forget every resource, document, fault and counter
   GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
   GET    /_emulator/health      liveness (used to detect a running background emulator)
+
+GET routes are open. Every other method needs the emulator's key pair (Digest or Bearer, as the
+API) or both ``X-SP-Emulator: 1`` and ``Content-Type: application/json``: a web page can send
+neither without a CORS preflight, which this server never grants, so a page open in the
+developer's browser cannot reset the emulator or inject faults (a no-cors ``fetch`` sends a
+"simple" request: no custom header, no JSON content type).
 """
 from __future__ import annotations
 
@@ -19,6 +25,20 @@ from sp_tasks.emulator import errors
 from sp_tasks.emulator.faults import parse_rules
 
 PREFIX = "/_emulator/"
+HEADER = "X-SP-Emulator"
+OPEN_METHODS = frozenset({"GET"})
+REFUSED = (f"Emulator admin requests other than GET need the emulator key pair (Digest or Bearer) or the "
+           f"headers '{HEADER}: 1' and 'Content-Type: application/json'.")
+
+
+def caller_allowed(backend, method: str, uri: str, headers: Any) -> bool:
+    """May this request use an admin route? (``headers``: any mapping with ``get``.)"""
+    if method in OPEN_METHODS:
+        return True
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if headers.get(HEADER) == "1" and content_type == "application/json":
+        return True
+    return backend.auth.check(method, uri, headers.get("Authorization"))[0]
 
 
 def handle(backend, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:

@@ -5,9 +5,13 @@ Rules arrive as JSON through ``POST /_emulator/faults``:
   ``{"path": "<regex>", "delay_ms": 20}``                 latency; no count = forever
   ``{"processor": "<name>", "fail_on_start": true}``      goes FAILED shortly after its next start
   ``{"path": "<regex>", "status": 500, "after": 3}``      let 3 matching requests through first
+  ``{"method": "POST", "path": "<regex>", "status": 500, "after_handler": true}``
+                                                          the real handler runs (the write lands),
+                                                          then this status replaces its answer
 HTTP rules match ``method`` (optional) and a regex searched in the request path; the first
-matching rule with a status answers instead of the real handler, and every matching delay rule
-adds its latency. ``count`` bounds how many requests a rule affects.
+matching rule with a status answers instead of the real handler (with ``after_handler``: after
+it, whatever it answered, so a client sees "write landed, answer lost"), and every matching delay
+rule adds its latency. ``count`` bounds how many requests a rule affects.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class Rule:
     after: int = 0
     processor: str | None = None
     fail_on_start: bool = False
+    after_handler: bool = False  # run the real handler first, then answer with ``status``
 
     def matches(self, method: str, path: str) -> bool:
         if self.processor is not None:
@@ -46,7 +51,7 @@ def parse_rules(payload: Any) -> list[Rule]:
         if not isinstance(item, dict):
             raise errors.validation(f"fault rule {index} must be an object")
         unknown = set(item) - {"method", "path", "status", "headers", "body", "delay_ms", "count", "after",
-                               "processor", "fail_on_start"}
+                               "processor", "fail_on_start", "after_handler"}
         if unknown:
             raise errors.invalid_attribute(f"rules[{index}].{sorted(unknown)[0]}")
         try:
@@ -61,9 +66,12 @@ def parse_rules(payload: Any) -> list[Rule]:
                 after=int(item.get("after", 0)),
                 processor=item.get("processor"),
                 fail_on_start=bool(item.get("fail_on_start", False)),
+                after_handler=bool(item.get("after_handler", False)),
             ))
         except (re.error, TypeError, ValueError) as exc:
             raise errors.validation(f"fault rule {index} is invalid: {exc}")
+        if rules[-1].after_handler and rules[-1].status is None:
+            raise errors.validation(f"fault rule {index}: after_handler needs a status to answer with")
     return rules
 
 
@@ -86,7 +94,7 @@ class Faults:
         with self._lock:
             return [{"method": r.method, "path": r.path.pattern if r.path else None, "status": r.status,
                      "delay_ms": r.delay_ms, "count": r.count, "after": r.after, "processor": r.processor,
-                     "fail_on_start": r.fail_on_start} for r in self._rules]
+                     "fail_on_start": r.fail_on_start, "after_handler": r.after_handler} for r in self._rules]
 
     def for_request(self, method: str, path: str) -> tuple[float, Rule | None]:
         """Total delay (seconds) and the status rule, if any, that answers this request."""

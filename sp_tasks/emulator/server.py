@@ -3,8 +3,10 @@
 Stdlib ``ThreadingHTTPServer`` bound to 127.0.0.1 by default. Order of checks for an API request:
 authenticate (401 + Digest challenge) -> route (404/405) -> versioned Accept (406) -> count the
 request -> injected faults (latency, canned status) -> body (413 / 400 malformed JSON) -> handler
-under the backend lock. Nothing a client sends can crash the server: unexpected exceptions
-become 500 UNEXPECTED_ERROR and are logged with their traceback.
+under the backend lock -> an ``after_handler`` fault replaces the handler's answer. Admin routes
+that change state need the key pair or the admin header first (see ``admin.py``). Nothing a
+client sends can crash the server: unexpected exceptions become 500 UNEXPECTED_ERROR and are
+logged with their traceback.
 """
 from __future__ import annotations
 
@@ -49,6 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
         backend = self.server.backend
         try:
             if url.path.startswith(admin.PREFIX):
+                if not admin.caller_allowed(backend, self.command, self.path, self.headers):
+                    self._read_raw()
+                    err = errors.ApiError(401, errors.UNAUTHORIZED, admin.REFUSED)
+                    return self._send(401, err.envelope(), headers={"WWW-Authenticate": backend.auth.challenge()})
                 status, body = admin.handle(backend, self.command, url.path, query, self._read_json())
                 return self._send(status, body, "application/json")
             if url.path == paths.OAUTH_TOKEN_PATH and self.command == "POST":
@@ -85,14 +91,19 @@ class _Handler(BaseHTTPRequestHandler):
         delay, rule = backend.faults.for_request(self.command, path)
         if delay:
             time.sleep(delay)
-        if rule is not None:
+        if rule is not None and not rule.after_handler:
             self._read_raw()
             return self._send(rule.status, rule.body or _fault_body(rule.status), headers=rule.headers)
-        body = self._read_json()
-        request = Request(params, query, body, self.server.url, path)
-        with backend.lock:
-            backend.before_request()
-            status, payload = HANDLERS[endpoint.name](backend, request)
+        request = Request(params, query, self._read_json(), self.server.url, path)
+        try:
+            with backend.lock:
+                backend.before_request()
+                status, payload = HANDLERS[endpoint.name](backend, request)
+        except errors.ApiError:
+            if rule is None:
+                raise
+        if rule is not None:  # after_handler: whatever the handler did stays done; its answer is lost
+            return self._send(rule.status, rule.body or _fault_body(rule.status), headers=rule.headers)
         self._send(status, payload, endpoint.accept)
 
     def _check_accept(self, endpoint: paths.Endpoint) -> None:
