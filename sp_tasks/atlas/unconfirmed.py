@@ -84,3 +84,13 @@ BANDWIDTH_PER_DIRECTION = True
 # stats sizes are bytes × scaleFactor (scaleFactor 1 = bytes, the API default); seen only in the
 # reference table, never in our own traffic.
 STATS_SIZE_UNIT = "bytes"
+
+# stats.status of a STOPPED processor. Reference §5.3/§6 list only the engine statuses created/
+# starting, running, error, stopping; a stopped processor's stats are the ones checkpointed while
+# it stopped, so the emulator reports the status the engine had then (emulator/processors.py).
+STOPPED_STATS_STATUS = "stopping"
+# startWith {resumeFromCheckpoint: false} keeps the cumulative counters as a modify with
+# resumeFromCheckpoint false does (docs: "only summary stats retained"). Reference §6 says counters
+# reset "when restarted without checkpoint"; False makes the emulator follow that reading instead
+# (emulator/runtime.py Runtime.start).
+START_FRESH_KEEPS_COUNTERS = True

@@ -4,7 +4,11 @@ States: CREATED -> STARTED <-> STOPPED, STARTED -> FAILED -> STARTED|STOPPED. Mo
 need a processor that is not running. A started processor really runs in the ``Runtime``; this
 module owns what the API answers, the runtime owns execution and counters. Injected failures
 (``fail_on_start``) are recorded as a due time and applied lazily on the next request, so no
-timer thread can race a request.
+timer thread can race a request. ``resumeFromCheckpoint: false`` (modify or startWith) drops
+window state and source position but keeps the counters; delete drops the whole checkpoint. The
+checkpoint-compatibility rules compare pipelines in the planner's canonical form (``10`` equals
+``10.0``, key order inside a stage's objects does not matter), so the emulator never refuses a
+modify the planner plans as a plain update.
 """
 from __future__ import annotations
 
@@ -16,10 +20,13 @@ from sp_tasks.emulator import bodies, errors
 from sp_tasks.emulator.store import ControlStore, new_object_id
 from sp_tasks.emulator.workspaces import Workspaces, _check_name
 from sp_tasks.model import BUILTIN_CONNECTIONS
+from sp_tasks.planning.normalize import same
 
 FAIL_AFTER_SECONDS = 0.2  # how long an injected fail_on_start processor looks STARTED
-STATUS_BY_STATE = {"CREATED": "created", "STARTED": "running", "STOPPED": "stopped", "FAILED": "error"}
+STATUS_BY_STATE = {"CREATED": "created", "STARTED": "running", "STOPPED": unconfirmed.STOPPED_STATS_STATUS,
+                   "FAILED": "error"}
 WINDOWS = ("$tumblingWindow", "$hoppingWindow", "$sessionWindow")
+WINDOW_FIELDS = ("interval", "hopSize", "gap")
 
 
 class Processors:
@@ -84,7 +91,7 @@ class Processors:
         self._check_definition(group_id, ws, new["name"], new["pipeline"], new.get("options") or {}, new.get("tier"))
         self.store.replace("processors", group_id, name, new, workspace)
         if not resume and self.runtime:
-            self.runtime.discard(doc["_id"])
+            self.runtime.reset_state(doc["_id"])  # reference §5.2: only summary stats retained
         return self._with_stats(new)
 
     def delete(self, group_id: str, workspace: str, name: str) -> None:
@@ -194,7 +201,9 @@ def _tier_index(tier: str) -> int:
 
 def _check_checkpoint_compatible(name: str, old: list, new: list) -> None:
     """Reference §5.2: with resumeFromCheckpoint (default) some changes are refused."""
-    if _stage(old, "$source") != _stage(new, "$source"):
+    if same(old, new, ordered=True):
+        return  # the same pipeline re-sent (a DLQ or tier change) modifies nothing
+    if not same(_stage(old, "$source"), _stage(new, "$source")):
         raise errors.processor_problem(
             name, "the $source stage cannot be changed while resuming from a checkpoint; "
                   "set options.resumeFromCheckpoint to false")
@@ -205,7 +214,7 @@ def _check_checkpoint_compatible(name: str, old: list, new: list) -> None:
         raise errors.processor_problem(name, "a window stage cannot be removed while resuming from a checkpoint; "
                                              "set options.resumeFromCheckpoint to false")
     (old_kind, old_spec), (new_kind, new_spec) = old_window, new_window
-    if old_kind != new_kind or _window_shape(old_spec) != _window_shape(new_spec):
+    if old_kind != new_kind or not all(same(old_spec.get(k), new_spec.get(k)) for k in WINDOW_FIELDS):
         raise errors.processor_problem(name, "a window's type or interval cannot be changed while resuming "
                                              "from a checkpoint; set options.resumeFromCheckpoint to false")
     inner = [next(iter(s)) for s in new_spec.get("pipeline", []) if isinstance(s, dict) and s]
@@ -224,7 +233,3 @@ def _window(pipeline: list) -> tuple[str, dict] | None:
             if isinstance(stage, dict) and kind in stage:
                 return kind, stage[kind]
     return None
-
-
-def _window_shape(spec: dict) -> tuple:
-    return tuple(repr(spec.get(k)) for k in ("interval", "hopSize", "gap"))

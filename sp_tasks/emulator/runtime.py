@@ -4,9 +4,15 @@ This is the backend's only handle on execution. ``start`` builds an ``Engine`` f
 (resuming from its checkpoint unless told not to), one daemon thread ticks all engines every
 ``tick_seconds``, and processor-level failures (a missing connection, an unsupported stage, a
 ``$https`` with ``onError: fail``) are reported through ``on_failure(processor_id, message)``,
-always from the runtime thread and never while this module holds a lock. Checkpoints live in
+always from the runtime thread and never while this module holds a lock. A failed engine is
+dropped without a checkpoint: the last committed one stays, so a restart re-reads the batch that
+failed (at-least-once) and the counters never count what was not emitted. Checkpoints live in
 the table ``runtime_checkpoints`` of the shared ``Database``; sink documents, topics and test
 logs in ``documents`` (a ``DocumentStore``).
+
+Three ways to forget: ``reset_state`` drops window state and source position but keeps the
+cumulative counters (``resumeFromCheckpoint: false``, reference §5.2), ``discard`` drops the
+whole checkpoint (delete), ``reset`` drops everything (the admin reset).
 
 Lock order: engine lock → database lock. Callers must not call ``Runtime`` methods from inside
 ``Database.transaction()``.
@@ -19,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sp_tasks.atlas import unconfirmed
 from sp_tasks.emulator.db import Database
 from sp_tasks.emulator.documents import DocumentStore
 from sp_tasks.emulator.engine import extjson
@@ -61,11 +68,20 @@ class Checkpoints:
         else:
             self.db.execute("DELETE FROM runtime_checkpoints WHERE processor_id=?", (processor_id,))
 
+    def rewrite(self, processor_id: str, change: Callable[[dict], dict]) -> None:
+        """Replace a stored checkpoint by ``change(checkpoint)``; nothing when there is none."""
+        with self.db.transaction() as conn:
+            rows = conn.execute("SELECT state FROM runtime_checkpoints WHERE processor_id=?",
+                                (processor_id,)).fetchall()
+            if rows:
+                self.save(conn, processor_id, change(extjson.loads(rows[0]["state"])))
+
 
 class Runtime:
     def __init__(self, db: Database, *, sample_rate: float = 200.0, tick_seconds: float = 0.05,
-                 on_failure: Callable[[str, str], None] | None = None):
+                 on_failure: Callable[[str, str], None] | None = None, clock: Callable[[], float] = time.time):
         self.db = db
+        self.clock = clock
         self.documents = DocumentStore(db)
         self.checkpoints = Checkpoints(db)
         self.sample_rate = sample_rate
@@ -83,12 +99,14 @@ class Runtime:
         from sp_tasks.emulator.engine.processor import Engine
 
         self.stop(spec.processor_id)
-        if not resume:
-            self.checkpoints.delete(spec.processor_id)
-        saved = self.checkpoints.load(spec.processor_id) if resume else None
+        if not resume and unconfirmed.START_FRESH_KEEPS_COUNTERS:
+            self.reset_state(spec.processor_id)
+        elif not resume:
+            self.discard(spec.processor_id)
+        saved = self.checkpoints.load(spec.processor_id)
         try:
             engine = Engine(spec, self.documents, sample_rate=self.sample_rate, save=self.checkpoints.save,
-                            checkpoint=saved)
+                            checkpoint=saved, clock=self.clock)
         except Exception as err:
             self._report(spec.processor_id, str(err) or type(err).__name__)
         else:
@@ -100,9 +118,16 @@ class Runtime:
         with self._lock:
             engine = self._engines.pop(processor_id, None)
         if engine is not None:
-            engine.shutdown("stopped")
+            engine.shutdown(unconfirmed.STOPPED_STATS_STATUS)
+
+    def reset_state(self, processor_id: str) -> None:
+        """Forget window state and source position, keep the counters (of a processor not running)."""
+        from sp_tasks.emulator.engine.processor import counters_only
+
+        self.checkpoints.rewrite(processor_id, counters_only)
 
     def discard(self, processor_id: str) -> None:
+        """Forget the whole checkpoint, counters included (the processor is deleted)."""
         self.checkpoints.delete(processor_id)
 
     def is_running(self, processor_id: str) -> bool:
@@ -127,8 +152,7 @@ class Runtime:
             engines, self._engines = list(self._engines.values()), {}
             self._failures.clear()
         for engine in engines:
-            with engine.lock:
-                engine.closed = True
+            engine.abort()
         self.checkpoints.delete()
         self.documents.reset()
 
@@ -140,7 +164,7 @@ class Runtime:
         with self._lock:
             engines, self._engines = list(self._engines.values()), {}
         for engine in engines:
-            engine.shutdown("stopped")
+            engine.shutdown(unconfirmed.STOPPED_STATS_STATUS)
 
     # -- the thread ---------------------------------------------------------------------------
     def _running(self) -> list[Any]:
@@ -156,17 +180,18 @@ class Runtime:
             self._thread.start()
 
     def _loop(self) -> None:
-        while not self._halt.is_set():
+        # Wait first: with a large tick_seconds the thread never ticks and a test drives tick().
+        started = time.monotonic()
+        while not self._halt.wait(max(0.0, self.tick_seconds - (time.monotonic() - started))):
             started = time.monotonic()
             try:
                 self.tick()
             except Exception:  # noqa: BLE001 - the thread must outlive any one bad round
                 logger.exception("emulator runtime tick failed")
-            self._halt.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
 
     def tick(self) -> None:
         """One round over every running engine (the thread calls this; tests may too)."""
-        wall = time.time()
+        wall = self.clock()
         if wall - self._pruned >= PRUNE_EVERY_S:
             self._pruned = wall
             self.documents.prune()
@@ -181,11 +206,12 @@ class Runtime:
         with self._lock:
             if self._engines.get(engine.processor_id) is engine:
                 del self._engines[engine.processor_id]
+        # The engine closed itself when its tick raised: the last committed checkpoint stays, so a
+        # restart re-reads the failed batch (at-least-once). Only its status changes.
         try:
-            engine.shutdown("error")
-        except Exception:
-            with engine.lock:
-                engine.closed = True  # the database is what failed: keep the last good checkpoint
+            self.checkpoints.rewrite(engine.processor_id, _with_status("error"))
+        except Exception:  # noqa: BLE001 - the database may be what failed; the checkpoint stays as it was
+            logger.exception("could not mark the checkpoint of processor %s failed", engine.processor_id)
         self._report(engine.processor_id, message)
 
     def _report(self, processor_id: str, message: str) -> None:
@@ -202,3 +228,9 @@ class Runtime:
                 self.on_failure(processor_id, message)
             except Exception:  # noqa: BLE001 - a failing callback must not stop the other processors
                 logger.exception("on_failure callback failed for processor %s", processor_id)
+
+
+def _with_status(status: str) -> Callable[[dict], dict]:
+    def change(checkpoint: dict) -> dict:
+        return {**checkpoint, "stats": {**(checkpoint.get("stats") or {}), "status": status}}
+    return change

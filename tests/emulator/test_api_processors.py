@@ -4,11 +4,18 @@ import time
 
 import pytest
 
-from sp_tasks.atlas import paths
+from sp_tasks.atlas import paths, unconfirmed
+from sp_tasks.planning.processors import reset_reason
 
 SOLAR = {"$source": {"connectionName": "sample_stream_solar"}}
 MERGE = {"$merge": {"into": {"connectionName": "c1", "db": "d", "coll": "out"}}}
 PROC = {"name": "p1", "pipeline": [SOLAR, {"$match": {"obs.watts": {"$gt": 10}}}, MERGE]}
+GROUP_BY_DEVICE = [{"$group": {"_id": "$device_id", "n": {"$sum": 1}}}]
+TEN_SECONDS = {"$tumblingWindow": {"interval": {"size": 10, "unit": "second"}, "pipeline": GROUP_BY_DEVICE}}
+WINDOWED = {"name": "w1", "pipeline": [SOLAR, TEN_SECONDS, MERGE]}
+ENGINE_STATUSES = {"created", "starting", "running", "error", "stopping"}  # reference §5.3 / §6
+COUNTERS = ("inputMessageCount", "inputMessageSize", "outputMessageCount", "outputMessageSize",
+            "dlqMessageCount", "dlqMessageSize")
 
 
 @pytest.fixture
@@ -46,6 +53,7 @@ def test_create_start_stop_modify_delete_lifecycle(ws):
     assert ws.call("stopStreamProcessor", workspace="ws1", processor="p1").status_code == 200
     stopped = ws.ok("getStreamProcessor", workspace="ws1", processor="p1")
     assert stopped["state"] == "STOPPED" and stopped["stats"]["inputMessageCount"] >= grown["inputMessageCount"]
+    assert stopped["stats"]["status"] == unconfirmed.STOPPED_STATS_STATUS and stopped["stats"]["status"] in ENGINE_STATUSES
     new_pipeline = [SOLAR, {"$match": {"obs.watts": {"$gt": 20}}}, MERGE]
     modified = ws.ok("updateStreamProcessor", {"pipeline": new_pipeline}, workspace="ws1", processor="p1")
     assert modified["pipeline"] == new_pipeline
@@ -82,6 +90,63 @@ def test_source_change_needs_resume_from_checkpoint_false(ws):
     assert ws.call("updateStreamProcessor", body, workspace="ws1", processor="p1").status_code == 400
     reset = {**body, "options": {"resumeFromCheckpoint": False}}
     assert ws.call("updateStreamProcessor", reset, workspace="ws1", processor="p1").status_code == 200
+
+
+def _window(interval: dict) -> dict:
+    return {"$tumblingWindow": {**TEN_SECONDS["$tumblingWindow"], "interval": interval}}
+
+
+def _ran(ws, body: dict) -> None:
+    ws.ok("createStreamProcessor", body, workspace="ws1")
+    ws.ok("startStreamProcessor", workspace="ws1", processor=body["name"])
+    ws.ok("stopStreamProcessor", workspace="ws1", processor=body["name"])
+
+
+@pytest.mark.parametrize("interval", [{"size": 10.0, "unit": "second"}, {"unit": "second", "size": 10}])
+@pytest.mark.parametrize("after_window", [[], [{"$match": {"n": {"$gt": 0}}}]])
+def test_an_equal_window_interval_is_a_plain_update_as_the_planner_says(ws, interval, after_window):
+    _ran(ws, WINDOWED)
+    pipeline = [SOLAR, _window(interval), *after_window, MERGE]
+    assert reset_reason(WINDOWED["pipeline"], pipeline, None) == ""  # the planner sends a plain update
+    resp = ws.call("updateStreamProcessor", {"pipeline": pipeline}, workspace="ws1", processor="w1")
+    assert resp.status_code == 200, resp.text
+
+
+def test_source_key_order_and_a_resent_pipeline_need_no_reset(ws):
+    body = {"name": "w1", "pipeline": [SOLAR, {"$tumblingWindow": {"interval": {"size": 10, "unit": "second"},
+                                                                  "pipeline": [{"$project": {"a": 1}}]}}, MERGE]}
+    _ran(ws, body)
+    same_pipeline = {"pipeline": body["pipeline"], "options": {"dlq": {"connectionName": "c1", "db": "d", "coll": "dlq"}}}
+    assert ws.call("updateStreamProcessor", same_pipeline, workspace="ws1", processor="w1").status_code == 200
+    ws.ok("createStreamProcessor", {"name": "cs", "pipeline": [
+        {"$source": {"connectionName": "c1", "db": "d", "coll": "in"}}, MERGE]}, workspace="ws1")
+    ws.ok("startStreamProcessor", workspace="ws1", processor="cs")
+    ws.ok("stopStreamProcessor", workspace="ws1", processor="cs")
+    reordered = {"pipeline": [{"$source": {"coll": "in", "db": "d", "connectionName": "c1"}}, MERGE]}
+    assert ws.call("updateStreamProcessor", reordered, workspace="ws1", processor="cs").status_code == 200
+
+
+def test_an_interval_change_still_needs_resume_from_checkpoint_false(ws):
+    _ran(ws, WINDOWED)
+    body = {"pipeline": [SOLAR, _window({"size": 20, "unit": "second"}), MERGE]}
+    assert ws.call("updateStreamProcessor", body, workspace="ws1", processor="w1").status_code == 400
+
+
+def test_reset_modify_and_start_fresh_keep_counters_and_restart_windows(ws):
+    """Reference §5.2: resumeFromCheckpoint false drops window state; only summary stats retained."""
+    ws.ok("createStreamProcessor", WINDOWED, workspace="ws1")
+    ws.ok("startStreamProcessor", workspace="ws1", processor="w1")
+    _wait_for(lambda: (_stats(ws, "w1") or {}).get("stateSize", 0) > 0)
+    ws.ok("stopStreamProcessor", workspace="ws1", processor="w1")
+    stopped = _stats(ws, "w1")
+    assert stopped["inputMessageCount"] > 0 and stopped["stateSize"] > 0 and "minOpenWindowStartTime" in stopped
+    body = {"pipeline": [SOLAR, _window({"size": 20, "unit": "second"}), MERGE],
+            "options": {"resumeFromCheckpoint": False}}
+    kept = ws.ok("updateStreamProcessor", body, workspace="ws1", processor="w1")["stats"]
+    assert {k: kept[k] for k in COUNTERS} == {k: stopped[k] for k in COUNTERS}
+    assert kept["stateSize"] == 0 and "minOpenWindowStartTime" not in kept and "watermark" not in kept
+    ws.ok("startStreamProcessorWith", {"resumeFromCheckpoint": False}, workspace="ws1", processor="w1")
+    assert _stats(ws, "w1")["inputMessageCount"] >= stopped["inputMessageCount"]
 
 
 def test_parallelism_beyond_the_tier_is_refused_with_the_minimum_tier(ws):

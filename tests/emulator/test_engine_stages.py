@@ -122,6 +122,17 @@ def test_http_stages_cannot_reach_anything_so_documents_follow_on_error(stage):
         fail.drain()
 
 
+def test_a_failed_tick_closes_the_engine_so_nothing_checkpoints_past_the_failed_batch():
+    connections = {"atlas": {"type": "Cluster", "clusterName": CLUSTER}, "api": {"type": "Https", "url": "http://x"}}
+    h = Harness([{"$source": {"documents": [{"_id": n} for n in range(3)]}},
+                 {"$https": {"connectionName": "api", "as": "r", "onError": "fail"}}, SINK], connections=connections)
+    with pytest.raises(SpTasksError, match="outbound"):
+        h.tick()
+    assert h.engine.closed and h.tick() == 0
+    h.engine.shutdown()  # what a stop would do next: a no-op, the position stays before the batch
+    assert h.saved is None
+
+
 @pytest.mark.parametrize("pipeline, message", [
     ([{"$source": {"connectionName": "nowhere"}}, SINK], "connection named nowhere does not exist"),
     ([{"$source": {"documents": []}}, {"$merge": {"into": {"connectionName": "gone", "db": "d", "coll": "c"}}}],

@@ -1,10 +1,16 @@
-"""Runtime: the thread that runs STARTED processors; checkpoints, restarts, failures, many processors."""
+"""Runtime: the thread that runs STARTED processors; checkpoints, restarts, failures, many processors.
+
+Tests of what happens between ticks drive a ``Runtime`` by hand (``hand``: its thread never
+ticks, its clock moves only when told); the rest check the thread itself by polling.
+"""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
+from sp_tasks.atlas import unconfirmed
 from sp_tasks.emulator.db import Database
 from sp_tasks.emulator.runtime import Runtime, RunSpec
 
@@ -62,6 +68,40 @@ def inputs(runtime: Runtime, n: int = 1) -> int:
     return stats["inputMessageCount"] if stats else 0
 
 
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class HandRuntime:
+    """A Runtime whose thread never ticks (tick_seconds of an hour) on a clock that moves when told."""
+
+    def __init__(self, path, recorder, rate: float = 100.0):
+        self.clock = Clock()
+        self.rt = Runtime(Database(path), sample_rate=rate, tick_seconds=3600, on_failure=recorder,
+                          clock=self.clock)
+
+    def start(self, run: RunSpec, resume: bool = True) -> None:
+        """Start and poll once: sources begin where they are at their first poll (no documents yet)."""
+        self.rt.start(run, resume=resume)
+        self.rt.tick()
+
+    def step(self, seconds: float = 0.5, times: int = 1) -> None:
+        for _ in range(times):
+            self.clock.now += seconds
+            self.rt.tick()
+
+
+@pytest.fixture
+def hand(tmp_path, recorder):
+    runtime = HandRuntime(tmp_path, recorder)
+    yield runtime
+    runtime.rt.close()
+
+
 def test_a_started_processor_runs_and_stop_keeps_its_counters(make_runtime):
     rt = make_runtime()
     pid = spec().processor_id
@@ -73,9 +113,9 @@ def test_a_started_processor_runs_and_stop_keeps_its_counters(make_runtime):
     rt.stop(pid)
     rt.stop(pid)  # idempotent
     stopped = rt.stats(pid)
-    assert not rt.is_running(pid) and stopped["status"] == "stopped"
+    assert not rt.is_running(pid) and stopped["status"] == unconfirmed.STOPPED_STATS_STATUS
     assert stopped["outputMessageCount"] == stopped["inputMessageCount"] > 50
-    time.sleep(0.05)
+    rt.tick()
     assert rt.stats(pid)["inputMessageCount"] == stopped["inputMessageCount"]
     rt.start(spec())
     wait_until(lambda: inputs(rt) > stopped["inputMessageCount"] + 50)
@@ -95,14 +135,69 @@ def test_counters_and_documents_survive_an_emulator_restart(make_runtime):
     assert second.documents.count("g1", "Cluster0", "db", "out") == 20
 
 
-def test_start_without_checkpoint_starts_counters_fresh(make_runtime):
-    rt = make_runtime()
-    rt.start(spec())
-    wait_until(lambda: inputs(rt) > 200)
-    rt.stop(spec().processor_id)
-    rt.start(spec(), resume=False)
-    rt.stop(spec().processor_id)
-    assert inputs(rt) < 200
+WINDOWED = [{"$source": {"connectionName": "sample_stream_solar"}},
+            {"$tumblingWindow": {"interval": {"size": 10, "unit": "second"},
+                                 "pipeline": [{"$group": {"_id": "$device_id", "n": {"$sum": 1}}}]}},
+            {"$merge": {"into": {"connectionName": "atlas", "db": "db", "coll": "windows"}}}]
+
+
+def test_reset_state_keeps_the_counters_and_drops_windows_and_source_position(hand):
+    rt, windowed = hand.rt, spec(pipeline=WINDOWED)
+    pid = windowed.processor_id
+    hand.start(windowed)
+    hand.step(0.5, times=4)  # 200 documents, all inside one open 10-s window
+    rt.stop(pid)
+    hand.start(windowed)  # a plain restart brings the open window back
+    resumed = rt.stats(pid)
+    assert resumed["stateSize"] > 0 and resumed["inputMessageCount"] == 200
+    rt.stop(pid)
+    stopped = rt.checkpoints.load(pid)
+    rt.reset_state(pid)
+    kept = rt.stats(pid)
+    assert {k: kept[k] for k in stopped["totals"]} == stopped["totals"] and kept["inputMessageCount"] == 200
+    assert kept["stateSize"] == 0 and "minOpenWindowStartTime" not in kept and "watermark" not in kept
+    assert "source" not in rt.checkpoints.load(pid)  # the sample stream starts over
+    hand.start(windowed)
+    fresh = rt.stats(pid)
+    assert fresh["stateSize"] == 0 and fresh["inputMessageCount"] == 200
+    hand.step()
+    assert rt.stats(pid)["inputMessageCount"] == 250
+
+
+def test_start_without_checkpoint_keeps_counters_but_not_the_window(hand):
+    rt, windowed = hand.rt, spec(pipeline=WINDOWED)
+    hand.start(windowed)
+    hand.step(0.5, times=2)
+    rt.stop(windowed.processor_id)
+    hand.start(windowed, resume=False)
+    fresh = rt.stats(windowed.processor_id)
+    assert fresh["stateSize"] == 0 and fresh["inputMessageCount"] == 100
+
+
+def test_a_failing_batch_is_not_checkpointed_and_is_read_again_after_restart(hand, recorder):
+    """At-least-once: a FAILED processor resumes at its last checkpoint, before the batch that failed."""
+    rt = hand.rt
+    connections = {**CLUSTER, "api": {"name": "api", "type": "Https", "url": "http://example.invalid"}}
+    source, only_ok = {"$source": {"connectionName": "atlas", "db": "db", "coll": "in"}}, {"$match": {"fullDocument.ok": True}}
+    merge = {"$merge": {"into": {"connectionName": "atlas", "db": "db", "coll": "out"}}}
+    failing = spec(pipeline=[source, only_ok, {"$https": {"connectionName": "api", "as": "r", "onError": "fail"}},
+                             merge], connections=connections)
+    pid = failing.processor_id
+    hand.start(failing)  # the change stream starts at the end of the change log
+    rt.documents.insert("g1", "Cluster0", "db", "in", [{"n": n, "ok": False} for n in range(5)])
+    hand.step(1.5)  # filtered out before $https, and checkpointed
+    assert rt.checkpoints.load(pid)["totals"]["inputMessageCount"] == 5 and not recorder.failures
+    rt.documents.insert("g1", "Cluster0", "db", "in", [{"n": n, "ok": True} for n in range(5, 8)])
+    hand.step(1.5)
+    [(failed, message)] = recorder.failures
+    assert failed == pid and "outbound" in message and not rt.is_running(pid)
+    stats = rt.stats(pid)
+    assert stats["status"] == "error" and stats["inputMessageCount"] == 5  # the failed batch is not counted
+    rt.start(replace(failing, pipeline=[source, only_ok, merge]))  # fixed, resumed from the checkpoint
+    hand.step()
+    out = rt.documents.find("g1", "Cluster0", "db", "out")
+    assert sorted(d["fullDocument"]["n"] for d in out) == [5, 6, 7]
+    assert rt.stats(pid)["inputMessageCount"] == 8
 
 
 def test_discard_and_reset_forget(make_runtime):
@@ -128,29 +223,29 @@ def test_a_missing_connection_fails_the_processor_through_on_failure(make_runtim
     assert not rt.is_running(pid)
 
 
-def test_a_runtime_processor_error_fails_it_and_keeps_its_stats(make_runtime, recorder):
-    rt = make_runtime()
+def test_a_processor_failing_before_its_first_checkpoint_restarts_from_scratch(hand, recorder):
+    rt = hand.rt
     connections = {**CLUSTER, "api": {"type": "Https", "url": "http://example.invalid"}}
     pipeline = [{"$source": {"connectionName": "sample_stream_solar"}},
                 {"$https": {"connectionName": "api", "as": "r", "onError": "fail"}},
                 {"$merge": {"into": {"connectionName": "atlas", "db": "db", "coll": "out"}}}]
-    rt.start(spec(pipeline=pipeline, connections=connections))
-    wait_until(lambda: recorder.failures)
+    hand.start(spec(pipeline=pipeline, connections=connections))
+    hand.step()
     assert "outbound" in recorder.failures[0][1]
-    assert rt.stats(spec().processor_id)["status"] == "error"
+    assert rt.stats(spec().processor_id) is None  # nothing committed: nothing counted
 
 
-def test_sample_rate_applies_to_running_processors(make_runtime):
-    rt = make_runtime()
-    rt.start(spec())
-    wait_until(lambda: inputs(rt) > 10)
+def test_sample_rate_applies_to_running_processors(hand):
+    rt = hand.rt
+    hand.start(spec())
+    hand.step(0.5)
+    assert inputs(rt) == 50
     rt.set_sample_rate(0)
-    time.sleep(0.05)  # let an in-flight tick finish
-    frozen = inputs(rt)
-    time.sleep(0.1)
-    assert inputs(rt) == frozen
+    hand.step(0.5, times=3)
+    assert inputs(rt) == 50
     rt.set_sample_rate(400)
-    wait_until(lambda: inputs(rt) > frozen)
+    hand.step(0.5)
+    assert inputs(rt) == 250
 
 
 def test_many_slow_processors_all_make_progress(make_runtime):

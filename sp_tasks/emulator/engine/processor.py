@@ -2,9 +2,12 @@
 
 Each ``tick`` pulls what the source has due, runs it through the operators, and writes sink
 output, dead letters and (about once a second) the checkpoint in ONE transaction, so a crash
-replays at most the last second: at-least-once, as ASP. The checkpoint holds everything needed
-to continue: counters, source position, window state, and the rendered stats (so a stopped
-processor still answers ``stats``).
+replays at most the last second: at-least-once, as ASP. A tick that raises has written nothing
+and closes its engine, which then never checkpoints again (``shutdown`` is a no-op), because its
+source position and counters already include the batch that failed. The checkpoint holds
+everything needed to continue: counters, source position, window state, and the rendered stats
+(so a stopped processor still answers ``stats``); ``counters_only`` is the part that
+``resumeFromCheckpoint: false`` keeps.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from sp_tasks.atlas import unconfirmed
 from sp_tasks.emulator.engine.batch import Ctx, Rec, run_chain
 from sp_tasks.emulator.engine.plan import build_plan
 from sp_tasks.emulator.engine.sources import SampleSource
@@ -21,6 +25,9 @@ from sp_tasks.emulator.engine.windows import DEFAULT_LATENESS_MS
 MAX_BATCH = 2000           # documents per micro-batch (bounds memory and one transaction's size)
 CHECKPOINT_EVERY_S = 1.0
 STATE_VERSION = 1
+# Stats fields that describe the source position or open windows: dropped with them.
+POSITION_STATS = ("watermark", "changeStreamState", "changeStreamTimeDifferenceSecs", "kafkaPartitions",
+                  "minOpenWindowStartTime", "maxOpenWindowStartTime")
 
 SaveCheckpoint = Callable[[Any, str, dict], None]  # (connection, processor_id, state)
 
@@ -56,21 +63,28 @@ class Engine:
 
     # -- running ------------------------------------------------------------------------------
     def tick(self, wall: float | None = None) -> int:
-        """Run one micro-batch; returns how many documents entered."""
+        """Run one micro-batch; returns how many documents entered. An error closes the engine."""
         with self.lock:
             if self.closed:
                 return 0
-            ctx = Ctx(wall if wall is not None else self.clock())
-            recs = self._pull(ctx)
-            entered = len(recs)
-            recs = run_chain(self.plan.ops, recs, ctx)
-            if recs:
-                self.plan.sink.stats.add("input", len(recs), sum(r.size for r in recs))
-            self.plan.sink.process(recs, ctx)
-            due = self.dirty and ctx.wall - self.last_checkpoint >= CHECKPOINT_EVERY_S
-            if recs or ctx.dead or due:
-                self._write(ctx, due)
-            return entered
+            try:
+                return self._batch(Ctx(wall if wall is not None else self.clock()))
+            except BaseException:
+                # Closed under the same lock: no later shutdown can checkpoint past the failed batch.
+                self.closed = True
+                raise
+
+    def _batch(self, ctx: Ctx) -> int:
+        recs = self._pull(ctx)
+        entered = len(recs)
+        recs = run_chain(self.plan.ops, recs, ctx)
+        if recs:
+            self.plan.sink.stats.add("input", len(recs), sum(r.size for r in recs))
+        self.plan.sink.process(recs, ctx)
+        due = self.dirty and ctx.wall - self.last_checkpoint >= CHECKPOINT_EVERY_S
+        if recs or ctx.dead or due:
+            self._write(ctx, due)
+        return entered
 
     def _pull(self, ctx: Ctx) -> list[Rec]:
         source = self.plan.source
@@ -119,7 +133,7 @@ class Engine:
         self.last_checkpoint = self.clock()
         self.dirty = False
 
-    def shutdown(self, status: str = "stopped") -> None:
+    def shutdown(self, status: str = unconfirmed.STOPPED_STATS_STATUS) -> None:
         """Checkpoint and stop (idempotent)."""
         with self.lock:
             if self.closed:
@@ -127,6 +141,11 @@ class Engine:
             self.closed = True
             with self.store.db.transaction() as conn:
                 self._checkpoint(conn, status)
+
+    def abort(self) -> None:
+        """Stop without a checkpoint: the last committed one is where a restart continues."""
+        with self.lock:
+            self.closed = True
 
     # -- state and stats ----------------------------------------------------------------------
     def state(self, status: str = "running") -> dict[str, Any]:
@@ -166,3 +185,16 @@ class Engine:
                     op.restore(data)
                 except (KeyError, TypeError, ValueError):
                     pass  # the pipeline changed shape: that operator starts fresh
+
+
+def counters_only(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint without source position and window state: only the cumulative counters remain."""
+    stats = {k: v for k, v in (checkpoint.get("stats") or {}).items() if k not in POSITION_STATS}
+    if stats:
+        stats.update(stateSize=0, memoryTrackerBytes=0,
+                     operatorStats=[{**op, "stateSize": 0} for op in stats.get("operatorStats") or []])
+    # A window's own checkpoint also carries its inner stages' counters: those stay, its panes go.
+    ops = [{"inner": op["inner"]} if isinstance(op, dict) and "inner" in op else None
+           for op in checkpoint.get("ops") or []]
+    return {"version": checkpoint.get("version"), "name": checkpoint.get("name"), "totals": checkpoint.get("totals"),
+            "operators": checkpoint.get("operators"), "ops": ops, "stats": stats}
