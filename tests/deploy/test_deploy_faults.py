@@ -159,3 +159,14 @@ def test_rotate_secrets_updates_connections_whose_secrets_cannot_be_compared(pro
     assert outcome.applied.ok
     assert project.emulator.requests_served()["by_endpoint"][
         "PATCH /api/atlas/v2/groups/{group_id}/streams/{workspace}/connections/{connection}"] == 1
+
+
+def test_a_create_that_landed_but_answered_500_is_confirmed_by_reading_not_resent(project):
+    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 500, "after_handler": True,
+                             "count": 1})
+    outcome = _deploy(project)
+    assert outcome.applied.ok
+    details = [r.detail for r in outcome.applied.results if r.step.kind.value == "create_processor"]
+    assert "confirmed by re-reading after an unclear answer" in details
+    posts = project.emulator.requests_served()["by_endpoint"]["POST /api/atlas/v2/groups/{group_id}/streams/{workspace}/processor"]
+    assert posts == 3  # three processors, none sent twice
