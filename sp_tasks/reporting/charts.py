@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from sp_tasks.profiling.changepoints import ChangePoint, describe  # noqa: E402
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS  # noqa: E402
@@ -81,6 +81,7 @@ def _history(ax, history: "pd.DataFrame", rule: Rule, n_current: int) -> None:
     values = history["value"].to_numpy()
     x = np.arange(1, len(values) + 1)
     ax.plot(x, values, "o", ms=3, color=RUN_COLOR, alpha=0.7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # runs are counted, never 2.5
     if not len(values):
         return
     ax.plot(x, history["value"].rolling(ROLLING, center=True, min_periods=1).median().to_numpy(), "-", lw=1.5,
@@ -88,7 +89,8 @@ def _history(ax, history: "pd.DataFrame", rule: Rule, n_current: int) -> None:
     window = values[-rule.window :]
     mid, sd = float(np.median(window)), float(np.std(window, ddof=1)) if len(window) > 1 else 0.0
     left, right = len(values) - len(window) + 0.5, len(values) + n_current + 0.5
-    ax.fill_between([left, right], mid - 2 * sd, mid + 2 * sd, color=BAND_COLOR, alpha=0.45, lw=0)
+    # Every metric we chart is a rate, a latency or a size: a band below zero would only mislead.
+    ax.fill_between([left, right], max(0.0, mid - 2 * sd), mid + 2 * sd, color=BAND_COLOR, alpha=0.45, lw=0)
     ax.plot([left, right], [mid, mid], "--", lw=1, color=MEDIAN_COLOR)
 
 
