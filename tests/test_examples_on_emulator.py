@@ -1,24 +1,13 @@
 """The repository's example processors are accepted by the emulator and really run there."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sp_tasks.desired import load_desired
 from sp_tasks.settings import load_settings
+from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
 
 def test_examples_create_start_and_flow_on_the_emulator(api):
     desired = load_desired(load_settings("local", REPO, environ={}))

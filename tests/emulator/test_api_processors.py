@@ -1,11 +1,11 @@
 """Processors over real HTTP: state machine, validation answers, stats and what survives a restart."""
 import subprocess
-import time
 
 import pytest
 
 from sp_tasks.atlas import paths, unconfirmed
 from sp_tasks.planning.processors import reset_reason
+from tests.polling import wait_for
 
 SOLAR = {"$source": {"connectionName": "sample_stream_solar"}}
 MERGE = {"$merge": {"into": {"connectionName": "c1", "db": "d", "coll": "out"}}}
@@ -28,24 +28,13 @@ def ws(api):
 def _stats(api, name="p1"):
     return api.ok("getStreamProcessor", workspace="ws1", processor=name).get("stats")
 
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def test_create_start_stop_modify_delete_lifecycle(ws):
     created = ws.call("createStreamProcessor", PROC, workspace="ws1")
     assert created.status_code == 200
     body = created.json()
     assert body["state"] == "CREATED" and "stats" not in body and len(body["_id"]) == 24
     assert ws.call("startStreamProcessor", workspace="ws1", processor="p1").status_code == 200
-    grown = _wait_for(lambda: (_stats(ws) or {}).get("inputMessageCount", 0) > 50 and _stats(ws))
+    grown = wait_for(lambda: (_stats(ws) or {}).get("inputMessageCount", 0) > 50 and _stats(ws))
     assert grown["outputMessageCount"] > 0 and grown["status"] == "running"
     assert grown["processorId"] == body["_id"] and grown["latency"]["unit"] == "microseconds"
     refused = ws.call("updateStreamProcessor", {"pipeline": PROC["pipeline"]}, workspace="ws1", processor="p1")
@@ -58,7 +47,7 @@ def test_create_start_stop_modify_delete_lifecycle(ws):
     modified = ws.ok("updateStreamProcessor", {"pipeline": new_pipeline}, workspace="ws1", processor="p1")
     assert modified["pipeline"] == new_pipeline
     ws.ok("startStreamProcessor", workspace="ws1", processor="p1")
-    resumed = _wait_for(lambda: _stats(ws)["inputMessageCount"] > stopped["stats"]["inputMessageCount"] and _stats(ws))
+    resumed = wait_for(lambda: _stats(ws)["inputMessageCount"] > stopped["stats"]["inputMessageCount"] and _stats(ws))
     assert resumed["inputMessageCount"] > stopped["stats"]["inputMessageCount"]  # counters survive stop/start
     assert ws.call("deleteStreamProcessor", workspace="ws1", processor="p1").status_code == 400  # running
     ws.ok("stopStreamProcessor", workspace="ws1", processor="p1")
@@ -136,7 +125,7 @@ def test_reset_modify_and_start_fresh_keep_counters_and_restart_windows(ws):
     """Reference §5.2: resumeFromCheckpoint false drops window state; only summary stats retained."""
     ws.ok("createStreamProcessor", WINDOWED, workspace="ws1")
     ws.ok("startStreamProcessor", workspace="ws1", processor="w1")
-    _wait_for(lambda: (_stats(ws, "w1") or {}).get("stateSize", 0) > 0)
+    wait_for(lambda: (_stats(ws, "w1") or {}).get("stateSize", 0) > 0)
     ws.ok("stopStreamProcessor", workspace="ws1", processor="w1")
     stopped = _stats(ws, "w1")
     assert stopped["inputMessageCount"] > 0 and stopped["stateSize"] > 0 and "minOpenWindowStartTime" in stopped
@@ -173,7 +162,7 @@ def test_injected_failure_on_start_and_deleted_connection_fail_the_processor(ws)
     ws.ok("createStreamProcessor", PROC, workspace="ws1")
     ws.emulator.faults({"processor": "p1", "fail_on_start": True, "count": 1})
     ws.ok("startStreamProcessor", workspace="ws1", processor="p1")
-    assert _wait_for(lambda: ws.ok("getStreamProcessor", workspace="ws1", processor="p1")["state"] == "FAILED")
+    assert wait_for(lambda: ws.ok("getStreamProcessor", workspace="ws1", processor="p1")["state"] == "FAILED")
     ws.ok("startStreamProcessor", workspace="ws1", processor="p1")  # FAILED -> STARTED is allowed
     assert ws.ok("getStreamProcessor", workspace="ws1", processor="p1")["state"] == "STARTED"
     assert ws.call("deleteStreamConnection", workspace="ws1", connection="c1").status_code == 202

@@ -1,5 +1,4 @@
 """Everything survives an emulator restart: resources, states, counters, sink documents."""
-import time
 
 from requests.auth import HTTPDigestAuth
 import requests
@@ -7,6 +6,7 @@ import requests
 from sp_tasks.atlas import paths
 from sp_tasks.emulator.backend import Backend
 from sp_tasks.emulator.server import EmulatorServer
+from tests.polling import wait_for
 
 GID = "0123456789abcdef01234567"
 
@@ -23,15 +23,6 @@ class Client:
         assert resp.status_code < 300, resp.text
         return resp.json() if resp.content else None
 
-
-def _wait(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-    return value
-
-
 def test_state_counters_and_documents_survive_a_restart(tmp_path):
     server = EmulatorServer(Backend(tmp_path, sample_rate=500.0)).start()
     api = Client(server.url)
@@ -43,7 +34,7 @@ def test_state_counters_and_documents_survive_a_restart(tmp_path):
             {"$source": {"connectionName": "sample_stream_solar"}}, merge]}, workspace="ws")
         api("startStreamProcessor", workspace="ws", processor=name)
     api("stopStreamProcessor", workspace="ws", processor="stopped")
-    before = _wait(lambda: (s := api("getStreamProcessor", workspace="ws", processor="running").get("stats"))
+    before = wait_for(lambda: (s := api("getStreamProcessor", workspace="ws", processor="running").get("stats"))
                    and s["outputMessageCount"] > 100 and s)
     server.stop()
 
@@ -54,7 +45,7 @@ def test_state_counters_and_documents_survive_a_restart(tmp_path):
             "sample_stream_solar", "c"]
         states = {p["name"]: p["state"] for p in api("getStreamProcessors", workspace="ws")["results"]}
         assert states == {"running": "STARTED", "stopped": "STOPPED"}
-        after = _wait(lambda: (s := api("getStreamProcessor", workspace="ws", processor="running")["stats"])
+        after = wait_for(lambda: (s := api("getStreamProcessor", workspace="ws", processor="running")["stats"])
                       ["inputMessageCount"] > before["inputMessageCount"] and s)
         assert after["outputMessageCount"] >= before["outputMessageCount"]  # continued, not reset
         docs = requests.get(f"{server.url}/_emulator/documents", timeout=5,

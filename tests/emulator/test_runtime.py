@@ -13,22 +13,12 @@ import pytest
 from sp_tasks.atlas import unconfirmed
 from sp_tasks.emulator.db import Database
 from sp_tasks.emulator.runtime import Runtime, RunSpec
+from tests.polling import wait_for
 
 CLUSTER = {"atlas": {"name": "atlas", "type": "Cluster", "clusterName": "Cluster0"}}
 SOLAR_TO_SINK = [{"$source": {"connectionName": "sample_stream_solar"}},
                  {"$match": {"obs.watts": {"$gte": 0}}},
                  {"$merge": {"into": {"connectionName": "atlas", "db": "db", "coll": "out"}, "on": "device_id"}}]
-
-
-def wait_until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not met before the deadline")
-
 
 def spec(n: int = 1, pipeline: list | None = None, connections: dict | None = None, name: str | None = None) -> RunSpec:
     return RunSpec(f"{n:024x}", name or f"p{n}", "g1", "ws", pipeline or SOLAR_TO_SINK,
@@ -108,8 +98,8 @@ def test_a_started_processor_runs_and_stop_keeps_its_counters(make_runtime):
     assert rt.stats(pid) is None
     rt.start(spec())
     assert rt.is_running(pid)
-    wait_until(lambda: inputs(rt) > 50)
-    assert wait_until(lambda: rt.checkpoints.load(pid))  # checkpointed while running (~1 s)
+    wait_for(lambda: inputs(rt) > 50)
+    assert wait_for(lambda: rt.checkpoints.load(pid))  # checkpointed while running (~1 s)
     rt.stop(pid)
     rt.stop(pid)  # idempotent
     stopped = rt.stats(pid)
@@ -118,20 +108,20 @@ def test_a_started_processor_runs_and_stop_keeps_its_counters(make_runtime):
     rt.tick()
     assert rt.stats(pid)["inputMessageCount"] == stopped["inputMessageCount"]
     rt.start(spec())
-    wait_until(lambda: inputs(rt) > stopped["inputMessageCount"] + 50)
+    wait_for(lambda: inputs(rt) > stopped["inputMessageCount"] + 50)
     assert len(rt.documents.find("g1", "Cluster0", "db", "out")) == 20
 
 
 def test_counters_and_documents_survive_an_emulator_restart(make_runtime):
     first = make_runtime()
     first.start(spec())
-    wait_until(lambda: inputs(first) > 100)
+    wait_for(lambda: inputs(first) > 100)
     first.close()
     before = first.stats(spec().processor_id)
     second = make_runtime()
     assert second.stats(spec().processor_id)["inputMessageCount"] == before["inputMessageCount"]
     second.start(spec(), resume=True)
-    wait_until(lambda: inputs(second) > before["inputMessageCount"] + 50)
+    wait_for(lambda: inputs(second) > before["inputMessageCount"] + 50)
     assert second.documents.count("g1", "Cluster0", "db", "out") == 20
 
 
@@ -203,12 +193,12 @@ def test_a_failing_batch_is_not_checkpointed_and_is_read_again_after_restart(han
 def test_discard_and_reset_forget(make_runtime):
     rt = make_runtime()
     rt.start(spec())
-    wait_until(lambda: inputs(rt) > 10)
+    wait_for(lambda: inputs(rt) > 10)
     rt.stop(spec().processor_id)
     rt.discard(spec().processor_id)
     assert rt.stats(spec().processor_id) is None
     rt.start(spec(2))
-    wait_until(lambda: inputs(rt, 2) > 10)
+    wait_for(lambda: inputs(rt, 2) > 10)
     rt.reset()
     assert not rt.is_running(spec(2).processor_id) and rt.stats(spec(2).processor_id) is None
     assert rt.documents.collections("g1") == []
@@ -217,7 +207,7 @@ def test_discard_and_reset_forget(make_runtime):
 def test_a_missing_connection_fails_the_processor_through_on_failure(make_runtime, recorder):
     rt = make_runtime()
     rt.start(spec(connections={}))
-    wait_until(lambda: recorder.failures)
+    wait_for(lambda: recorder.failures)
     [(pid, message)] = recorder.failures
     assert pid == spec().processor_id and "connection named atlas does not exist" in message
     assert not rt.is_running(pid)
@@ -254,7 +244,7 @@ def test_many_slow_processors_all_make_progress(make_runtime):
                                {"$emit": {"connectionName": "__testLog"}}]) for n in range(1, 61)]
     for s in specs:
         rt.start(s)
-    wait_until(lambda: all(inputs(rt, n) >= 5 for n in range(1, 61)))
+    wait_for(lambda: all(inputs(rt, n) >= 5 for n in range(1, 61)))
     assert all(rt.is_running(s.processor_id) for s in specs)
 
 
@@ -263,7 +253,7 @@ def test_processors_chain_through_a_collection_while_running(make_runtime):
     reader = spec(2, pipeline=[{"$source": {"connectionName": "atlas", "db": "db", "coll": "out"}},
                                {"$emit": {"connectionName": "__testLog"}}])
     rt.start(reader)
-    wait_until(lambda: rt.stats(reader.processor_id))
+    wait_for(lambda: rt.stats(reader.processor_id))
     rt.start(spec(1))
-    events = wait_until(lambda: rt.documents.test_log(reader.processor_id))
+    events = wait_for(lambda: rt.documents.test_log(reader.processor_id))
     assert events[0]["operationType"] == "insert" and events[0]["ns"] == {"db": "db", "coll": "out"}
