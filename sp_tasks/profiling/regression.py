@@ -19,19 +19,28 @@ Pure. The rule (regression.md §6.2, calibrated in ``benchmarks/regression_stats
    baseline had none is a regression); significant (p < alpha) **and** at least the metric's
    floor in the bad direction -> regression, in the good one -> improvement; at least the floor
    but not significant -> inconclusive; otherwise unchanged.
+6. A *sparse* baseline — median 0 but not every run 0, e.g. a DLQ rate that is 0 in most runs
+   with rare spikes — has no median to take a percentage of, and its spikes break the t-test's
+   normal model. Δ is taken against the baseline mean, p comes from the exact rank-sum test
+   (:mod:`~sp_tasks.profiling.significance`), and significant plus the floor gives the verdict
+   as in 5; otherwise a current value beyond the baseline's range is inconclusive, one within it
+   unchanged. Mostly 0, then 25 msg/s in 3 runs is a regression (p = 1/1771); in 1 run,
+   inconclusive. A median above 0 never reaches this rule: the benchmark's figures are 1–5's.
 
-``change_pct`` is current (geometric mean for log-scale metrics) vs the baseline median;
-``p_value`` is one-sided, in the direction of the observed change.
+``change_pct`` is current (geometric mean when the test ran on log values) vs the baseline
+median, or vs the baseline mean for a sparse baseline (the note says so), or None when the
+baseline is all zeros (a percentage of nothing; reports show "new"). ``p_value`` is one-sided,
+in the direction of the observed change.
 """
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS, Metric
-from sp_tasks.profiling.moderation import moderate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,6 +116,16 @@ class _Series:
     s2: float = 0.0  # baseline variance on the test scale
     testable: bool = False
 
+    @property
+    def log(self) -> bool:
+        """Whether the test runs on log values (a log-scale metric with no zero or negative run)."""
+        return self.metric.log_scale and min(self.base + self.cur, default=0.0) > 0
+
+    @property
+    def sparse(self) -> bool:
+        """Median 0 but not every run 0 (rule 6): mostly nothing, with rare spikes."""
+        return any(self.base) and statistics.median(self.base) == 0
+
 
 def _prepare(s: _Series, rule: Rule) -> _Series:
     import numpy as np
@@ -114,7 +133,7 @@ def _prepare(s: _Series, rule: Rule) -> _Series:
     base, cur = np.asarray(s.base), np.asarray(s.cur)
     if len(cur) == 0 or len(base) < max(rule.min_history, 2) or not np.any(base):
         return s
-    if s.metric.log_scale and (base > 0).all() and (cur > 0).all():
+    if s.log:
         yb, yc = np.log(base), np.log(cur)
     else:
         yb, yc = base / base.mean(), cur / base.mean()
@@ -123,9 +142,10 @@ def _prepare(s: _Series, rule: Rule) -> _Series:
 
 
 def _center(s: _Series) -> float | None:
+    """The current runs' value: geometric mean when the test runs on log values, else the mean."""
     if not s.cur:
         return None
-    if s.metric.log_scale and min(s.cur) > 0:
+    if s.log:
         return float(math.exp(sum(math.log(v) for v in s.cur) / len(s.cur)))
     return sum(s.cur) / len(s.cur)
 
@@ -133,61 +153,91 @@ def _center(s: _Series) -> float | None:
 def _finding(s: _Series, rule: Rule, p_worse: float | None, p_better: float | None) -> Finding:
     import numpy as np
 
-    floor, m = rule.floor(s.metric), s.metric
     median = float(np.median(s.base)) if s.base else None
+    reference = sum(s.base) / len(s.base) if s.sparse else median  # rule 6: Δ vs the mean
     current = _center(s)
-    change = None if not median or current is None else 100.0 * (current / median - 1.0)
+    change = None if not reference or current is None else 100.0 * (current / reference - 1.0)
     sd = float(np.std(s.base, ddof=1)) if len(s.base) > 1 else None
     p = None if p_worse is None else min(p_worse, p_better)
 
     def made(verdict: Verdict, note: str = "", p_value: float | None = p) -> Finding:
         return Finding(
-            s.processor, m.name, verdict, change, p_value, median, current, sd,
-            len(s.base), len(s.cur), 100 * floor, note,
+            s.processor, s.metric.name, verdict, change, p_value, median, current, sd,
+            len(s.base), len(s.cur), 100 * rule.floor(s.metric), note,
         )
 
+    early = _data_verdict(s, rule, p_worse)
+    if early is not None:
+        return made(*early)
+    verdict, note = _effect_verdict(s, rule, change, p_worse, p_better)
+    if s.sparse:
+        verdict, note = _sparse_verdict(s, verdict, reference, current)
+    return made(verdict, note)
+
+
+def _data_verdict(s: _Series, rule: Rule, p_worse: float | None) -> tuple | None:
+    """Too little data, or an all-zero baseline: (verdict, note[, p]) when the data decide, else None."""
     if not s.cur:
-        return made(Verdict.INSUFFICIENT, "not measured in the current run(s)")
+        return Verdict.INSUFFICIENT, "not measured in the current run(s)"
     if len(s.base) < rule.min_history:
-        return made(Verdict.INSUFFICIENT, f"{len(s.base)} baseline run(s), {rule.min_history} needed")
+        return Verdict.INSUFFICIENT, f"{len(s.base)} baseline run(s), {rule.min_history} needed"
     if not any(s.base):
         if not any(s.cur):
-            return made(Verdict.UNCHANGED, "", None)
-        if m.zero_tolerance and not m.higher_is_better:
-            return made(Verdict.REGRESSION, "new; the baseline had none", None)
-        return made(Verdict.INCONCLUSIVE, "the baseline is zero", None)
-    if p_worse is None or p_better is None:
-        return made(Verdict.INSUFFICIENT, "too few baseline runs to estimate their spread")
-    worse = change is not None and m.direction * change < 0
+            return Verdict.UNCHANGED, "", None
+        if s.metric.zero_tolerance and not s.metric.higher_is_better:
+            return Verdict.REGRESSION, "new; the baseline had none", None
+        return Verdict.INCONCLUSIVE, "the baseline is zero", None
+    if p_worse is None:
+        return Verdict.INSUFFICIENT, "too few baseline runs to estimate their spread"
+    return None
+
+
+def _effect_verdict(
+    s: _Series, rule: Rule, change: float | None, p_worse: float, p_better: float
+) -> tuple[Verdict, str]:
+    """Direction, floor and significance (rule 5)."""
+    floor = rule.floor(s.metric)
+    worse = change is not None and s.metric.direction * change < 0
     big = change is not None and abs(change) >= 100 * floor
     if big and worse and p_worse < rule.alpha:
-        return made(Verdict.REGRESSION)
+        return Verdict.REGRESSION, ""
     if big and not worse and p_better < rule.alpha:
-        return made(Verdict.IMPROVEMENT)
+        return Verdict.IMPROVEMENT, ""
     if big and floor > 0:
-        return made(Verdict.INCONCLUSIVE, "not significant")
-    return made(Verdict.UNCHANGED)
+        return Verdict.INCONCLUSIVE, "not significant"
+    return Verdict.UNCHANGED, ""
+
+
+def _sparse_verdict(s: _Series, verdict: Verdict, mean: float, current: float) -> tuple[Verdict, str]:
+    """Rule 6: rank-test verdicts keep theirs; otherwise a current beyond the baseline's range is
+    inconclusive (one run far above every spike, say) and anything within it unchanged."""
+    basis = f"baseline median 0: Δ vs its mean {mean:.3g}, rank test"
+    if verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT):
+        return verdict, basis
+    if min(s.base) <= current <= max(s.base):
+        return Verdict.UNCHANGED, basis
+    return Verdict.INCONCLUSIVE, f"{basis}; not significant"
 
 
 def _one_sided(series: list[_Series], rule: Rule) -> list[tuple[float | None, float | None]]:
-    """(p for worse, p for better) per series; untestable series get (None, None)."""
-    import numpy as np
-    from scipy.special import stdtr  # Student t CDF; df = inf is the normal CDF
+    """(p for worse, p for better) per series; untestable series get (None, None).
 
-    testable = [s for s in series if s.testable]
-    if not testable:
-        return [(None, None)] * len(series)
-    df = [len(s.base) - 1 for s in testable]
-    posterior = np.asarray(moderate([s.s2 for s in testable], df, enabled=rule.moderate))
-    n = np.asarray([1.0 / len(s.cur) + 1.0 / len(s.base) for s in testable])
-    diff = np.asarray([s.metric.direction * s.diff for s in testable])  # > 0: better
-    se = np.sqrt(posterior[:, 0] * n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # a constant baseline (se 0): any change at all is certain
-        t = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.sign(diff) * np.inf))
-    p_worse, p_better = stdtr(posterior[:, 1], t), stdtr(posterior[:, 1], -t)
-    out = {id(s): (float(w), float(b)) for s, w, b in zip(testable, p_worse, p_better)}
-    return [out.get(id(s), (None, None)) for s in series]
+    Sparse series get the exact rank test, each on its own (their spread is spikes, not the
+    run-to-run noise the other series share a prior on); the rest the moderated t-test.
+    """
+    from sp_tasks.profiling.significance import rank_pvalues, t_pvalues
+
+    normal = [s for s in series if s.testable and not s.sparse]
+    sizes = [(len(s.base), len(s.cur)) for s in normal]
+    found = t_pvalues([s.diff for s in normal], [s.s2 for s in normal], sizes, moderated=rule.moderate)
+    out = {id(s): p for s, p in zip(normal, found)}
+    out.update({id(s): rank_pvalues(s.base, s.cur) for s in series if s.testable and s.sparse})
+    return [_worse_better(s, out[id(s)]) if id(s) in out else (None, None) for s in series]
+
+
+def _worse_better(s: _Series, lower_higher: tuple[float, float]) -> tuple[float, float]:
+    lower, higher = lower_higher
+    return (lower, higher) if s.metric.higher_is_better else (higher, lower)
 
 
 def _series(history: "pd.DataFrame", current: "pd.DataFrame", rule: Rule) -> list[_Series]:

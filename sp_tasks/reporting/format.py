@@ -56,8 +56,9 @@ def fmt_value(value: float | None, unit: str) -> str:
 
 
 def fmt_change(finding: Finding) -> str:
+    """Δ %; "new" where the baseline is all zeros and the current is not (no percentage of 0)."""
     if finding.change_pct is None:
-        return "new" if finding.verdict is Verdict.REGRESSION and finding.current else "—"
+        return "new" if finding.baseline_median == 0 and finding.current else "—"
     return fmt_pct(finding.change_pct)
 
 

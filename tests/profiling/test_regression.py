@@ -9,6 +9,7 @@ import pytest
 
 from sp_tasks.profiling.moderation import fit_prior, moderate
 from sp_tasks.profiling.regression import Rule, Verdict, compare_runs, count_verdicts, findings_json
+from sp_tasks.profiling.significance import rank_pvalues
 
 NOISE = [1.0, -1.2, 0.4, 0.8, -0.6, 1.4, -1.0, 0.2, -0.3, 0.5, -0.9, 1.1, -0.2, 0.7, -1.3, 0.1, 0.9, -0.5, 0.3, -0.8]
 
@@ -150,3 +151,62 @@ def test_informational_metrics_get_no_verdict(runs):
     history = runs({("p", "input_mbps"): series(10), ("p", "input_rate"): series(100)})
     current = runs({("p", "input_mbps"): [30, 30, 30], ("p", "input_rate"): [100, 100, 100]}, prefix="c", first=100)
     assert [f.metric for f in compare_runs(history, current)] == ["input_rate"]
+
+
+SPARSE_DLQ = [0.0] * 17 + [5.0, 0.2, 0.1]  # DLQ in 3 of 20 runs: median 0, mean 0.265
+
+
+def test_sparse_baseline_with_a_new_level_is_a_regression_by_the_exact_rank_test(runs):
+    f = one(runs, "dlq_rate", SPARSE_DLQ, [25.0, 25.0, 25.0])
+    assert f.verdict is Verdict.REGRESSION and f.p_value == pytest.approx(1 / math.comb(23, 3))
+    assert f.baseline_median == 0 and f.change_pct == pytest.approx(100 * (25 / 0.265 - 1))
+    assert f.note == "baseline median 0: Δ vs its mean 0.265, rank test"
+    assert one(runs, "dlq_rate", SPARSE_DLQ, [4.0, 4.5, 4.8]).verdict is Verdict.REGRESSION  # every run now
+
+
+def test_sparse_baseline_and_one_run_far_above_it_is_inconclusive(runs):
+    f = one(runs, "dlq_rate", SPARSE_DLQ, [25.0])
+    assert f.p_value == pytest.approx(1 / 21) and f.verdict is Verdict.INCONCLUSIVE
+    assert f.note.endswith("; not significant")
+
+
+def test_sparse_baseline_like_its_history_is_unchanged_with_a_change_against_the_mean(runs):
+    for current in ([0.0, 0.3, 0.0], [0.0, 0.0, 4.0]):
+        f = one(runs, "dlq_rate", SPARSE_DLQ, current)
+        assert f.verdict is Verdict.UNCHANGED and f.change_pct == pytest.approx(100 * (sum(current) / 3 / 0.265 - 1))
+        assert f.note == "baseline median 0: Δ vs its mean 0.265, rank test"
+
+
+@pytest.mark.parametrize("metric, current, verdict", [
+    ("state_mb", [50.0, 52.0, 51.0], Verdict.REGRESSION),  # log-scale metric, lower is better
+    ("output_rate", [25.0, 26.0, 24.0], Verdict.IMPROVEMENT),  # higher is better
+])
+def test_sparse_baselines_of_other_metrics_follow_the_metric_direction(runs, metric, current, verdict):
+    f = one(runs, metric, SPARSE_DLQ, current)
+    assert f.verdict is verdict and f.change_pct is not None and f.current == pytest.approx(sum(current) / 3)
+
+
+def test_a_sparse_series_does_not_shift_the_prior_of_the_other_processors(runs):
+    steady = {(f"p{i}", "dlq_rate"): series(10, cv=0.03) for i in range(4)}
+    now = {(f"p{i}", "dlq_rate"): [10.0, 10.2, 9.9] for i in range(4)}
+    alone = compare_runs(runs(steady), runs(now, prefix="c", first=100))
+    with_sparse = compare_runs(runs({**steady, ("spiky", "dlq_rate"): SPARSE_DLQ}),
+                               runs({**now, ("spiky", "dlq_rate"): [4.0, 4.5, 4.8]}, prefix="c", first=100))
+    assert [f.p_value for f in with_sparse if f.processor != "spiky"] == [f.p_value for f in alone]
+
+
+@pytest.mark.parametrize("n_current", [1, 3])
+def test_sparse_baselines_rarely_raise_false_alarms(runs, n_current):
+    rng = np.random.default_rng(11)  # DLQ in ~20 % of runs, exponential sizes: the t-test flagged 4 %
+    values = {(f"p{i}", "dlq_rate"): list(rng.exponential(3.0, 23) * (rng.random(23) < 0.2)) for i in range(300)}
+    values = {k: v for k, v in values.items() if np.median(v[:20]) == 0 and any(v[:20])}
+    found = compare_runs(runs({k: v[:20] for k, v in values.items()}),
+                         runs({k: v[20:20 + n_current] for k, v in values.items()}, prefix="c", first=100))
+    assert count_verdicts(found)[Verdict.REGRESSION] <= 0.01 * len(found)
+
+
+def test_rank_pvalues_are_exact_with_ties():
+    assert rank_pvalues([0.0, 0.0, 1.0], [2.0]) == (1.0, pytest.approx(1 / 4))
+    lower, higher = rank_pvalues([0.0] * 4, [0.0, 3.0])  # mid-ranks 3 (five zeros) and 6
+    assert higher == pytest.approx(5 / 15) and lower == pytest.approx(1.0)
+    assert rank_pvalues([1.0, 2.0, 3.0, 4.0], [0.5, 0.6]) == (pytest.approx(1 / 15), 1.0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sp_tasks.profiling.regression import compare_runs
 from sp_tasks.profiling.thresholds import Breach
 from sp_tasks.reporting.text import render_findings_text, render_profile_text
 
@@ -28,3 +29,18 @@ def test_profile_summary_with_breaches_and_notes():
         "note: b: STARTED -> FAILED at 4.0 s", "", "1 threshold breach(es):",
         "  a: memory_mb 600 MiB > max 512 MiB (global limit)", "",
         "not recorded in the history (use --record on the base branch)"]
+
+
+def runs(values: dict, prefix: str) -> pd.DataFrame:
+    rows = [(f"{prefix}{i}", pd.Timestamp("2025-03-01", tz="UTC") + pd.Timedelta(hours=i if prefix == "h" else 99),
+             "a" * 40, "p", metric, v) for metric, series in values.items() for i, v in enumerate(series)]
+    return pd.DataFrame(rows, columns=["run_id", "timestamp", "git_sha", "processor", "metric", "value"])
+
+
+def test_change_column_says_new_over_an_all_zero_baseline_and_a_percentage_over_a_sparse_one():
+    history = runs({"state_mb": [0.0] * 20, "dlq_rate": [0.0] * 17 + [5.0, 0.2, 0.1]}, "h")
+    current = runs({"state_mb": [0.5] * 3, "dlq_rate": [25.0] * 3}, "c")
+    rows = {line.split()[1]: line for line in render_findings_text(compare_runs(history, current)).splitlines()[3:5]}
+    assert "  new  " in rows["state_mb"] and "inconclusive (the baseline is zero)" in rows["state_mb"]
+    assert "+9334.0 %" in rows["dlq_rate"] and rows["dlq_rate"].endswith("regression (baseline median 0: Δ vs its "
+                                                                          "mean 0.265, rank test)")
