@@ -255,10 +255,12 @@ def drift(c, env=None, format="text"):
 @task(iterable=["processor"],
       help={"env": "environment to profile (default local)", "duration": "seconds to sample (default 60)",
             "interval": "seconds between samples (default 5)", "processor": "only this processor (repeatable)",
-            "output": "also write the run summary CSV here", "record": "append the run to baselines/<env>/history.csv"})
+            "output": "write the raw samples CSV here instead of .sp/<env>/samples.csv (the run summary always "
+                      "goes to .sp/<env>/current.csv)",
+            "record": "append the run to baselines/<env>/history.csv"})
 @reports_errors
 def profile(c, env=None, duration=60, interval=5, processor=None, output=None, record=False):
-    """Sample processor stats, summarize the run, check thresholds.json; exit 3 on a breach."""
+    """Sample processor stats to a samples CSV, summarize the run, check thresholds.json; exit 3 on a breach."""
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.clock import SystemClock
     from sp_tasks.gitrev import current_sha

@@ -134,9 +134,3 @@ class HealthGateFailed(DeployError):
 
 class WaitTimeout(SpTasksError):
     """A processor or connection never reached the wanted state within the timeout."""
-
-
-class ThresholdBreach(SpTasksError):
-    """A profile broke a limit from thresholds.json."""
-
-    exit_status = ExitStatus.REGRESSION

@@ -4,19 +4,18 @@ Advice is computed, never guessed from keywords: the minimum tier that (1) allow
 cumulative parallelism (§8.6), and, when a profile of the processor exists, (2) keeps its memory
 and window state under 80 % of the tier's RAM (the documented out-of-memory limit) and (3) keeps
 its measured throughput — the busier of ``input_mbps``/``output_mbps``, which ``invoke profile``
-records — under 80 % of the tier's bandwidth (our headroom, same figure). The one reader here,
-:func:`load_latest_profiles`, parses ``baselines/<env>/history.csv`` with ``csv``.
+records — under 80 % of the tier's bandwidth (our headroom, same figure). Profiles come from
+``baselines/<env>/history.csv`` through the profiler's own pandas-free reader
+(:func:`sp_tasks.profiling.datafiles.read_runs`), so both validate a row the same way.
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from sp_tasks.errors import DataFileError
 from sp_tasks.model import TIERS, DesiredState, ProcessorSpec
 
 
@@ -44,7 +43,6 @@ TIER_TABLE: dict[str, Tier] = {
 # runs well above the average.
 HEADROOM = 0.8
 THROUGHPUT_METRICS = ("input_mbps", "output_mbps")  # megabits/s, from sp_tasks.profiling.metrics
-HISTORY_COLUMNS = ("run_id", "timestamp", "git_sha", "processor", "metric", "value")
 # Where each stage keeps its parallelism (§8.6); the tuple is the path inside the stage body.
 PARALLEL_FIELDS = {
     "$source": ("initialSync", "parallelism"),
@@ -195,22 +193,19 @@ def _max_tier(a: str, b: str | None) -> str:
 
 
 def load_latest_profiles(path: Path) -> dict[str, dict[str, float]]:
-    """processor -> {metric: value} from its latest run in a history.csv; {} when there is none."""
-    if not path.is_file():
-        return {}
-    latest: dict[str, tuple[str, str]] = {}  # processor -> (timestamp, run_id)
+    """processor -> {metric: value} from its latest run in a history.csv; {} when there is none.
+
+    Raises:
+        DataFileError: a malformed history (naming the file and line), as for compare-baseline.
+    """
+    from sp_tasks.profiling.datafiles import read_runs  # pandas-free; imported here to keep validate lean
+
+    latest: dict[str, tuple] = {}  # processor -> (timestamp, run_id) of its newest run
     values: dict[tuple[str, str], dict[str, float]] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in HISTORY_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise DataFileError(f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(HISTORY_COLUMNS)}")
-        for row_number, row in enumerate(reader, start=2):
-            value = _float_cell(path, row_number, row["value"])
-            key = (row["processor"], row["run_id"])
-            values.setdefault(key, {})[row["metric"]] = value
-            if (row["timestamp"], row["run_id"]) >= latest.get(row["processor"], ("", "")):
-                latest[row["processor"]] = (row["timestamp"], row["run_id"])
+    for row in read_runs(path, missing_ok=True):
+        name, run = row["processor"], (row["timestamp"], row["run_id"])
+        values.setdefault((name, row["run_id"]), {})[row["metric"]] = row["value"]
+        latest[name] = max(latest.get(name, run), run)
     return {name: values[(name, run_id)] for name, (_, run_id) in latest.items()}
 
 
@@ -222,13 +217,6 @@ def render_advice(advice: list[Advice], fmt: str = "text") -> str:
         lines.append(f"{a.processor}: {a.tier or 'no tier fits'} (declared {a.declared or 'default'})")
         lines.extend(f"  - {reason}" for reason in a.reasons)
     return "\n".join(lines) or "no processors"
-
-
-def _float_cell(path: Path, row_number: int, text: str | None) -> float:
-    try:
-        return float(text or "")
-    except ValueError:
-        raise DataFileError(f"{path}:{row_number}: value {text!r} is not a number") from None
 
 
 def _dig(body: dict, keys: tuple[str, ...]) -> Any:

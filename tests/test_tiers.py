@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -151,11 +154,49 @@ def test_latest_run_per_processor(tmp_path):
 def test_malformed_history_names_file_and_row(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("run_id,timestamp,processor,metric,value\n")
-    with pytest.raises(DataFileError, match="missing column"):
+    with pytest.raises(DataFileError, match=r"history.csv: line 1: missing column\(s\) git_sha"):
         load_latest_profiles(path)
     path.write_text(HISTORY + "r3,2026-01-03T00:00:00Z,c,p,memory_mb,lots\n")
-    with pytest.raises(DataFileError, match=r"history.csv:7: value 'lots'"):
+    with pytest.raises(DataFileError, match=r"history.csv: line 7: value 'lots' is not a number"):
         load_latest_profiles(path)
+
+
+@pytest.mark.parametrize("row", [
+    "r3,2026-01-03T00:00:00Z,c,p,heap_mb,1",  # unknown metric
+    "r3,last tuesday,c,p,memory_mb,1",  # not a timestamp
+    "r3,2026-01-03T00:00:00Z,c,p,memory_mb,inf",  # not finite
+    ",2026-01-03T00:00:00Z,c,p,memory_mb,1",  # no run id
+    "r3,2026-01-03T00:00:00Z,c,p,memory_mb",  # a field short
+])
+def test_tier_advice_and_compare_baseline_reject_a_history_row_alike(tmp_path, row):
+    from sp_tasks.profiling.datafiles import load_runs
+
+    path = tmp_path / "history.csv"
+    path.write_text(HISTORY + row + "\n")
+    with pytest.raises(DataFileError) as by_profiler:
+        load_runs(path)
+    with pytest.raises(DataFileError) as by_tiers:
+        load_latest_profiles(path)
+    assert str(by_tiers.value) == str(by_profiler.value) and f"{path}: line 7: " in str(by_tiers.value)
+
+
+def test_latest_run_is_by_time_not_by_spelling_and_an_empty_history_has_none(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(HISTORY + "r9,2026-01-02T01:00:00+02:00,ddd,p,memory_mb,5\n")  # 23:00Z the day before r2
+    assert load_latest_profiles(path)["p"] == {"memory_mb": 900.0}
+    path.write_text("")
+    assert load_latest_profiles(path) == {}
+
+
+def test_reading_a_history_for_tier_advice_imports_no_pandas(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(HISTORY)
+    script = ("import sys\nfrom pathlib import Path\nfrom sp_tasks.tiers import load_latest_profiles\n"
+              f"assert load_latest_profiles(Path({str(path)!r}))['q'] == {{'memory_mb': 10.0}}\n"
+              "print([m for m in ('pandas', 'numpy', 'matplotlib', 'scipy') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_json_rendering():

@@ -11,7 +11,10 @@ Formats (header line first, UTF-8, ``,``-separated, one observation per line):
 
 Readers reject a missing column, a non-numeric or non-finite value, an unknown metric, a bad
 timestamp or an empty name with a :class:`~sp_tasks.errors.DataFileError` naming file, line and
-fix. Writers produce the same bytes for the same data.
+fix. Writers produce the same bytes for the same data. :func:`read_runs` is the one reader of
+the run format and needs no pandas (tier advice uses it through
+:func:`sp_tasks.tiers.load_latest_profiles`, and ``tiers`` is imported by validation);
+:func:`load_runs` makes a frame of its rows.
 """
 from __future__ import annotations
 
@@ -95,8 +98,9 @@ def _frame(rows: list[dict], columns: list[str]) -> "pd.DataFrame":
     return frame
 
 
-def load_runs(path: str | Path, *, missing_ok: bool = False) -> "pd.DataFrame":
-    """Read a run file (history or current runs) into a frame with :data:`RUN_COLUMNS`.
+def read_runs(path: str | Path, *, missing_ok: bool = False) -> list[dict]:
+    """The validated rows of a run file (history or current runs), without pandas: one dict per
+    line with :data:`RUN_COLUMNS` keys, ``timestamp`` an aware datetime, ``value`` a float.
 
     Raises:
         DataFileError: the file is missing (unless ``missing_ok``) or malformed.
@@ -104,9 +108,14 @@ def load_runs(path: str | Path, *, missing_ok: bool = False) -> "pd.DataFrame":
     path = Path(path)
     if not path.exists():
         if missing_ok:
-            return _frame([], RUN_COLUMNS)
+            return []
         raise DataFileError(f"{path}: no such file; run `invoke profile` first or pass another path")
-    return _frame(_read(path, RUN_COLUMNS, RUN_METRICS), RUN_COLUMNS)
+    return _read(path, RUN_COLUMNS, RUN_METRICS)
+
+
+def load_runs(path: str | Path, *, missing_ok: bool = False) -> "pd.DataFrame":
+    """:func:`read_runs` as a frame with :data:`RUN_COLUMNS`. Raises DataFileError."""
+    return _frame(read_runs(path, missing_ok=missing_ok), RUN_COLUMNS)
 
 
 def load_samples(path: str | Path) -> "pd.DataFrame":

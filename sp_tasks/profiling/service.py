@@ -9,7 +9,8 @@ how settings are loaded. Default paths below the project root:
 * ``.sp/<env>/current.csv``       — the current commit's runs (profile appends while the
   git sha stays the same and starts afresh for a new one); compare/report use it when present,
   else the newest history run is compared with the runs before it;
-* ``.sp/<env>/samples.csv``       — raw samples of the last profile run;
+* ``.sp/<env>/samples.csv``       — raw samples of the last profile run (``profile --output
+  FILE`` writes them to FILE instead);
 * ``reports/<env>/charts/``, ``reports/<env>/latest.md`` — committed charts and report.
 """
 from __future__ import annotations
@@ -244,8 +245,10 @@ def run_profile(
 ) -> Outcome:
     """profile: sample → samples CSV → run summary → thresholds → current file (+ history).
 
-    Exit status 3 when a threshold is breached. The run is written to ``.sp/<env>/current.csv``
-    always and appended to the history only with ``record``.
+    Exit status 3 when a threshold is breached (an outcome, not an error: the files are written
+    and the text shows the run either way). The raw samples go to ``output`` (default
+    ``.sp/<env>/samples.csv``); the run summary to ``.sp/<env>/current.csv`` always, and to the
+    history only with ``record``. The text names each file written.
     """
     from sp_tasks.profiling import collect, datafiles, frames
     from sp_tasks.profiling.thresholds import check_thresholds
@@ -263,7 +266,8 @@ def run_profile(
     samples = collect.collect_samples(
         fetch, duration=duration, interval=interval, clock=clock, processors=processors, progress=progress, on_note=note
     )
-    datafiles.save_samples(samples, output or paths.samples)
+    samples_path = Path(output) if output else paths.samples
+    datafiles.save_samples(samples, samples_path)
     summary = frames.compute_summary(frames.samples_frame(samples))
     run_id = frames.make_run_id(started, git_sha)
     runs = frames.summary_runs(summary, run_id=run_id, timestamp=started, git_sha=git_sha)
@@ -274,7 +278,8 @@ def run_profile(
     breaches = check_thresholds(summary.values, thresholds or {}, source=thresholds_source)
     all_notes = (*notes, *summary.notes)
     recorded_to = str(paths.history) if record else None
-    text = render_profile_text(summary.values, all_notes, breaches, run_id=run_id, recorded_to=recorded_to)
+    text = render_profile_text(summary.values, all_notes, breaches, run_id=run_id, recorded_to=recorded_to,
+                               written=(("samples", str(samples_path)), ("run summary", str(paths.current))))
     status = ExitStatus.REGRESSION if breaches else ExitStatus.SUCCESS
-    written = (Path(output or paths.samples), paths.current, *((paths.history,) if record else ()))
+    written = (samples_path, paths.current, *((paths.history,) if record else ()))
     return Outcome(text, status, written, ProfileRun(run_id, summary.values, all_notes, breaches))

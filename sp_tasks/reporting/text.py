@@ -48,8 +48,15 @@ def render_findings_text(findings: Sequence[Finding], *, rule: Rule | None = Non
 
 
 def render_profile_text(
-    summary: "pd.DataFrame", notes: Sequence[str], breaches: Sequence[Breach], *, run_id: str, recorded_to: str | None
+    summary: "pd.DataFrame",
+    notes: Sequence[str],
+    breaches: Sequence[Breach],
+    *,
+    run_id: str,
+    recorded_to: str | None,
+    written: Sequence[tuple[str, str]] = (),
 ) -> str:
+    """The run summary, notes, threshold breaches, then ``written`` (what, path) and the history line."""
     rows = [(r.processor, r.metric, fmt_value(float(r.value), METRICS[r.metric].unit))
             for r in summary.itertuples(index=False)]
     lines = [f"profile run {run_id}", ""]
@@ -60,5 +67,6 @@ def render_profile_text(
     else:
         lines += ["", "thresholds: all within limits"]
     unrecorded = "not recorded in the history (use --record on the base branch)"
-    lines += ["", f"recorded in {recorded_to}" if recorded_to else unrecorded]
+    lines += ["", *(f"{what}: {path}" for what, path in written)]
+    lines += [f"recorded in {recorded_to}" if recorded_to else unrecorded]
     return "\n".join(lines) + "\n"

@@ -78,6 +78,30 @@ def test_threshold_breach_exits_3_with_the_reason(tmp_path):
     assert "1 threshold breach(es):" in outcome.text
 
 
+def test_a_breach_is_an_outcome_with_its_files_written_not_an_error_class(tmp_path):
+    import sp_tasks.errors
+
+    outcome = profile(tmp_path, thresholds={"memory_mb": 64}, memory_mb=100.0)
+    assert outcome.exit_status is ExitStatus.REGRESSION and all(p.exists() for p in outcome.paths)
+    assert "profile run " in outcome.text  # the whole run is shown, not only an error line
+    assert not hasattr(sp_tasks.errors, "ThresholdBreach")  # exit 3 comes from the outcome; no dead error class
+
+
+def test_output_is_where_the_samples_go_as_the_help_says(tmp_path):
+    import tasks
+
+    assert tasks.profile.help["output"].startswith("write the raw samples CSV here instead of .sp/<env>/samples.csv")
+    paths = profile_paths("local", tmp_path)
+    out = tmp_path / "artifacts" / "samples.csv"
+    clock = FakeClock()
+    outcome = run_profile(fake_fetch(clock), clock, env="local", root=tmp_path, git_sha="1" * 40, duration=6,
+                          interval=2, output=out)
+    assert out.read_text().startswith("timestamp,processor,metric,value\n") and not paths.samples.exists()
+    assert load_runs(paths.current)["processor"].unique().tolist() == ["solar"]
+    assert outcome.paths[:2] == (out, paths.current)
+    assert f"samples: {out}\nrun summary: {paths.current}\n" in outcome.text
+
+
 def test_compare_json_and_exit_status(tmp_path):
     outcome = run_compare_baseline("ci", tmp_path, history=DATA / "history.csv", current=DATA / "current.csv",
                                    fmt="json")
