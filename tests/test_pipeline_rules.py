@@ -188,3 +188,23 @@ def test_malformed_stage_documents_are_reported_not_crashed_on():
     assert rules(SOURCE, {"$match": {}, "$project": {}}, "x", MERGE) == {("stage-shape", "/pipeline/1"),
                                                                       ("stage-shape", "/pipeline/2")}
     assert rules(SOURCE, {"$merge": "solar.out"}) == {("field-type", "/pipeline/1/$merge")}
+
+
+def test_shared_field_checks_work_on_their_own_and_the_stage_rule_modules_stay_small():
+    from pathlib import Path
+
+    from sp_tasks import stage_findings, stage_rules
+
+    found = stage_findings.Findings({"solarCluster": "Cluster"})
+    body = {"intervall": 1, "gap": {"size": 0, "unit": "second"}, "connectionName": "solarCluster"}
+    assert not found.require(body, ["interval"], "/w", "$w")
+    found.known(body, {"interval", "gap", "connectionName"}, "/w", "$w")
+    found.duration(body, "gap", "/w", "$w")
+    assert found.connection(body, "/w", "$w", ("Kafka",)) == "Cluster"
+    assert [(p.rule, p.pointer) for p in found.problems] == [
+        ("required-field", "/w/interval"), ("unknown-field", "/w/intervall"), ("duration", "/w/gap"),
+        ("connection-type", "/w/connectionName")]
+    assert 'did you mean "interval"?' in found.problems[1].message
+    assert stage_rules.Findings is stage_findings.Findings  # what pipeline_rules builds and passes in
+    for module in (stage_rules, stage_findings):  # CONTRIBUTING: modules of 80–300 lines
+        assert 80 <= len(Path(module.__file__).read_text(encoding="utf-8").splitlines()) <= 300
