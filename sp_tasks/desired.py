@@ -7,7 +7,9 @@ pointer -> line maps, load-time problems such as malformed JSON or unset variabl
 uses, raising :class:`ValidationFailed` with every diagnostic when anything is wrong. Key order
 is kept throughout (it matters in MongoDB pipelines). Placeholder syntax is in
 docs/file-formats.md: only ``${NAME}`` (never ``$NAME``: that is a MongoDB field path), with an
-optional type for whole-string values, ``"${PARTITIONS:int}"`` -> 8.
+optional type for whole-string values, ``"${PARTITIONS:int}"`` -> 8. A value rendered from a
+variable whose name looks like a credential (``${API_TOKEN}``) is a secret wherever it sits: its
+pointer joins the spec's ``secret_paths`` next to those the rules of ``sp_tasks.secrets`` find.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sp_tasks import jsonpos
 from sp_tasks.diagnostics import Problem
 from sp_tasks.errors import MalformedJson, ValidationFailed
 from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState
+from sp_tasks.secrets import connection_secrets, is_secret_name, processor_secrets
 
 if TYPE_CHECKING:
     from sp_tasks.settings import EnvSettings
@@ -28,9 +31,6 @@ PROCESSOR, CONNECTION = "processor", "connection"
 FILE_ONLY_KEYS = ("$schema", "$comment", "description")  # documentation; never sent to Atlas
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _NAME_AND_TYPE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(int|number|bool|string))?$")
-_SECRET_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "credentials",
-                 "authorization", "cookie"}
-_KEY_QUALIFIERS = {"api", "private", "secret", "ssl", "access", "signing", "encryption", "auth"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class SourceFile:
     json: jsonpos.JsonDocument | None = None
     syntax_error: MalformedJson | None = None
     problems: tuple[Problem, ...] = ()  # load-time: unset variables, bad placeholders, duplicate keys
+    secret_places: tuple[str, ...] = ()  # pointers of values rendered from a secret-looking ${VAR}
 
     @property
     def stem(self) -> str:
@@ -93,15 +94,23 @@ def build_state(project: Project) -> DesiredState:
 
 def _processor_spec(source: SourceFile) -> ProcessorSpec:
     doc = source.doc
+    definition = {k: doc[k] for k in ("pipeline", "options") if k in doc}
+    declared = _places_under(source.secret_places, definition)
     return ProcessorSpec(name=doc["name"], pipeline=doc["pipeline"], options=doc.get("options"),
                          tier=doc.get("tier"), desired_state=ProcessorState(doc.get("state", "STARTED")),
-                         file=source.path)
+                         file=source.path, secret_paths=processor_secrets(definition, declared))
 
 
 def _connection_spec(source: SourceFile) -> ConnectionSpec:
     body = {k: v for k, v in source.doc.items() if k not in FILE_ONLY_KEYS}
+    declared = _places_under(source.secret_places, body)
     return ConnectionSpec(name=body["name"], type=body["type"], body=body, file=source.path,
-                          secret_paths=tuple(secret_pointers(body)))
+                          secret_paths=connection_secrets(body, body["type"], declared))
+
+
+def _places_under(places: tuple[str, ...], doc: dict[str, Any]) -> list[str]:
+    """Secret places inside the part of a file that is sent (not its name, tier or description)."""
+    return [p for p in places if p and jsonpos.split(p)[0] in doc]
 
 
 def _load_file(root: Path, path: Path, kind: str, settings: "EnvSettings") -> SourceFile:
@@ -115,24 +124,32 @@ def _load_file(root: Path, path: Path, kind: str, settings: "EnvSettings") -> So
     problems = [Problem(p, "duplicate-key", f"key \"{jsonpos.split(p)[-1]}\" appears twice in one object; "
                                             "keep one (JSON parsers silently drop the first)")
                 for p in parsed.duplicate_keys]
-    doc = render(parsed.value, settings.lookup, "", problems, settings.config_file)
-    return SourceFile(relative, kind, parsed.value, doc, parsed, None, tuple(problems))
+    secret_places: list[str] = []
+    doc = render(parsed.value, settings.lookup, "", problems, settings.config_file, secret_places=secret_places)
+    return SourceFile(relative, kind, parsed.value, doc, parsed, None, tuple(problems), tuple(secret_places))
 
 
 Lookup = Callable[[str], "str | None"]
 
 
-def render(value: Any, lookup: Lookup, pointer: str, problems: list[Problem], config_file: str = "config.env") -> Any:
+def render(value: Any, lookup: Lookup, pointer: str, problems: list[Problem], config_file: str = "config.env",
+           *, secret_places: list[str] | None = None) -> Any:
     """Copy of ``value`` with every ``${VAR}`` in string values replaced via ``lookup(VAR)``.
 
     Keys are never rendered. An unset variable leaves the placeholder in place and adds an
-    ``unset-variable`` problem; a typed whole-string placeholder converts the value."""
+    ``unset-variable`` problem; a typed whole-string placeholder converts the value. The pointer
+    of every value that used a secret-looking variable (``${API_TOKEN}``) goes to ``secret_places``."""
+    def inner(item: Any, key: Any) -> Any:
+        return render(item, lookup, jsonpos.join(pointer, key), problems, config_file, secret_places=secret_places)
+
     if isinstance(value, dict):
-        return {k: render(v, lookup, jsonpos.join(pointer, k), problems, config_file) for k, v in value.items()}
+        return {k: inner(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, lookup, jsonpos.join(pointer, i), problems, config_file) for i, v in enumerate(value)]
+        return [inner(v, i) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
+    if secret_places is not None and any(is_secret_name(m.group(1).split(":")[0]) for m in PLACEHOLDER.finditer(value)):
+        secret_places.append(pointer)
     whole = PLACEHOLDER.fullmatch(value)
     spec = _NAME_AND_TYPE.match(whole.group(1)) if whole else None
     if spec and spec.group(2):
@@ -185,45 +202,3 @@ def _bool(text: str) -> bool:
     if text.lower() not in ("true", "false"):
         raise ValueError(text)
     return text.lower() == "true"
-
-
-def secret_pointers(doc: Any, pointer: str = "") -> list[str]:
-    """Pointers of values that are credentials, judged by key name (e.g. ``password``,
-    ``clientSecret``, ``sslKey``, ``Authorization``, ``x-api-key``) or by a header value that
-    starts with ``Bearer``/``Basic``. Used to demand ``${VAR}`` references and to redact."""
-    found: list[str] = []
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            at = jsonpos.join(pointer, key)
-            if is_secret_key(key) and not isinstance(value, (dict, list)):
-                found.append(at)
-            elif key == "headers" and isinstance(value, dict):
-                found.extend(jsonpos.join(at, h) for h, v in value.items()
-                             if is_secret_key(h) or (isinstance(v, str) and re.match(r"(?i)(bearer|basic)\s", v)))
-            else:
-                found.extend(secret_pointers(value, at))
-    elif isinstance(doc, list):
-        for index, value in enumerate(doc):
-            found.extend(secret_pointers(value, jsonpos.join(pointer, index)))
-    return found
-
-
-def is_secret_key(key: str) -> bool:
-    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", key)]
-    if not words:
-        return False
-    if words[-1] in _SECRET_WORDS or "".join(words) in ("apikey", "accesskey", "privatekey"):
-        return True
-    return words[-1] == "key" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
-
-
-def resolve(doc: Any, pointer: str) -> Any:
-    """The value at ``pointer`` in ``doc`` (None when absent)."""
-    for token in jsonpos.split(pointer):
-        if isinstance(doc, list) and token.isdigit() and int(token) < len(doc):
-            doc = doc[int(token)]
-        elif isinstance(doc, dict):
-            doc = doc.get(token)
-        else:
-            return None
-    return doc

@@ -17,6 +17,8 @@ from json.scanner import NUMBER_RE
 from typing import Any, Mapping
 
 from sp_tasks.errors import MalformedJson
+# Pointer syntax is sp_tasks.pointers; re-exported because the rule modules import it from here.
+from sp_tasks.pointers import escape, join, split  # noqa: F401
 
 _WS = re.compile(r"[ \t\n\r]*")
 _LITERAL = re.compile(r"true|false|null")
@@ -37,22 +39,6 @@ class JsonDocument:
                 return self.lines[pointer]
             pointer = pointer.rsplit("/", 1)[0]
         return self.lines.get("", 1)
-
-
-def escape(token: Any) -> str:
-    """One RFC 6901 reference token (``~`` and ``/`` escaped)."""
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def join(pointer: str, *tokens: Any) -> str:
-    return pointer + "".join("/" + escape(t) for t in tokens)
-
-
-def split(pointer: str) -> list[str]:
-    """Reference tokens of ``pointer`` (unescaped); ``""`` is the root."""
-    if not pointer:
-        return []
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
 
 
 def parse(text: str, file: str = "<json>") -> JsonDocument:

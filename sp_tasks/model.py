@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from sp_tasks.secrets import connection_secrets, processor_secrets, redact, repr_with
+
 TIERS: tuple[str, ...] = ("SP2", "SP5", "SP10", "SP30", "SP50")  # ascending size
 
 # Connections every workspace may reference without a file in connections/.
@@ -35,7 +37,8 @@ class ProcessorState(str, Enum):
 
 @dataclass(frozen=True)
 class ProcessorSpec:
-    """One processors/<name>.json after ${VAR} rendering."""
+    """One processors/<name>.json after ${VAR} rendering. ``pipeline`` may hold secret values
+    (``$https`` headers): planning and rendering work on redacted copies."""
 
     name: str
     pipeline: list[Any]
@@ -43,6 +46,11 @@ class ProcessorSpec:
     tier: str | None = None  # None = the environment's DEFAULT_TIER
     desired_state: ProcessorState = ProcessorState.STARTED  # file key "state": STARTED | STOPPED
     file: str = ""  # path relative to the project root, for messages
+    secret_paths: tuple[str, ...] = ()  # JSON pointers (from the definition's root) of secret values
+
+    def __repr__(self) -> str:  # dataclass repr would print secrets in tracebacks
+        definition = {"pipeline": self.pipeline, "options": self.options}
+        return repr_with(self, **redact(definition, processor_secrets(definition, self.secret_paths)))
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class ConnectionSpec:
     type: str
     body: dict[str, Any]
     file: str = ""
-    secret_paths: tuple[str, ...] = ()  # JSON pointers of write-only fields in body
+    secret_paths: tuple[str, ...] = ()  # JSON pointers of secret fields in body (write-only, credentials)
 
     def __repr__(self) -> str:  # dataclass repr would print secrets in tracebacks
         return f"ConnectionSpec(name={self.name!r}, type={self.type!r}, file={self.file!r})"
@@ -96,6 +104,10 @@ class LiveProcessor:
             stats=doc.get("stats"),
         )
 
+    def __repr__(self) -> str:  # live $https headers are secrets too
+        definition = {"pipeline": self.pipeline, "options": self.options}
+        return repr_with(self, **redact(definition, processor_secrets(definition)))
+
 
 @dataclass(frozen=True)
 class LiveConnection:
@@ -109,6 +121,9 @@ class LiveConnection:
     @classmethod
     def from_api(cls, doc: dict[str, Any]) -> "LiveConnection":
         return cls(name=doc["name"], type=doc.get("type", ""), body=doc, state=doc.get("state", "READY"))
+
+    def __repr__(self) -> str:  # Https headers come back from Atlas
+        return repr_with(self, body=redact(self.body, connection_secrets(self.body, self.type)))
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from sp_tasks.desired import CONNECTION, PLACEHOLDER, PROCESSOR, resolve, secret_pointers
+from sp_tasks import pointers
+from sp_tasks.desired import CONNECTION, PLACEHOLDER, PROCESSOR
 from sp_tasks.diagnostics import ERROR, WARNING, Diagnostic, Problem
 from sp_tasks.model import BUILTIN_CONNECTIONS, RESERVED_SUFFIXES
 from sp_tasks.pipeline_rules import WINDOWS, check_processor, stage_op
 from sp_tasks.schema_check import check_schema
+from sp_tasks.secrets import connection_secrets, processor_secrets
 
 if TYPE_CHECKING:
     from sp_tasks.desired import Project, SourceFile
@@ -60,7 +62,7 @@ def _file_problems(source: "SourceFile", types: dict[str, str], default_tier: st
     if isinstance(doc.get("name"), str):
         yield from _name_problems(source, doc)
     if source.kind == CONNECTION:
-        yield from _inline_secrets(source.raw, secret_pointers(source.raw), doc.get("name") or source.stem)
+        yield from _inline_secrets(source.raw, connection_secrets(source.raw), doc.get("name") or source.stem)
     elif isinstance(doc.get("pipeline"), list) and doc["pipeline"]:
         yield from _processor_rules(source, doc, types, default_tier)
 
@@ -84,25 +86,19 @@ def _processor_rules(source: "SourceFile", doc: dict, types: dict[str, str], def
     # UNKNOWN_TYPE is not a connection type, so stage rules skip the type-fit check for it.
     yield from check_processor(doc.get("name", source.stem), doc["pipeline"], doc.get("options"),
                                connection_types=types, tier=None if tier == "auto" else tier)
-    yield from _inline_secrets(source.raw, _https_header_secrets(source.raw), doc.get("name") or source.stem)
+    yield from _inline_secrets(source.raw, processor_secrets(source.raw), doc.get("name") or source.stem)
     yield from _validate_without_dlq(doc)
 
 
-def _inline_secrets(raw: Any, pointers: Iterable[str], owner: str) -> Iterator[Problem]:
-    for pointer in pointers:
-        value = resolve(raw, pointer)
+def _inline_secrets(raw: Any, places: Iterable[str], owner: str) -> Iterator[Problem]:
+    for pointer in places:
+        value = pointers.get(raw, pointer)
         if value in (None, "") or isinstance(value, bool) or (isinstance(value, str) and PLACEHOLDER.search(value)):
             continue
         key = pointer.rsplit("/", 1)[-1]
         var = f"{owner}_{key}".upper().replace("-", "_")
         yield Problem(pointer, "inline-secret", f"{pointer[1:].replace('/', '.')} is a secret written inline; "
                                                 f"write \"${{{var}}}\" and export {var} (never commit the value)")
-
-
-def _https_header_secrets(raw: Any) -> Iterator[str]:
-    for pointer, op, body in _stages(raw.get("pipeline") if isinstance(raw, dict) else None, "/pipeline"):
-        if op == "$https" and isinstance(body, dict) and isinstance(body.get("headers"), dict):
-            yield from secret_pointers({"headers": body["headers"]}, f"{pointer}/{op}")
 
 
 def _validate_without_dlq(doc: dict) -> Iterator[Problem]:

@@ -1,4 +1,6 @@
-"""Desired state: files -> rendered, ordered documents with line maps; ${VAR} rules; secret detection."""
+"""Desired state: files -> rendered, ordered documents with line maps; ${VAR} rules; secret places.
+
+The secret rules themselves are tested in tests/test_secrets.py."""
 from __future__ import annotations
 
 import json
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sp_tasks.desired import is_secret_key, load_desired, load_project, render, secret_pointers
+from sp_tasks.desired import build_state, load_desired, load_project, render
 from sp_tasks.errors import ValidationFailed
 from sp_tasks.model import ProcessorState
 from sp_tasks.settings import load_settings
@@ -51,8 +53,6 @@ def test_processor_fields_and_file_only_keys(tmp_path):
     assert [f.path for f in project.files] == ["processors/p.json", "connections/c.json"]
     spec = project.files[0]
     assert spec.line_of("/pipeline/1") == 12  # json.dumps(indent=2): one key per line
-    from sp_tasks.desired import build_state
-
     state = build_state(project)
     assert state.processors[0].desired_state is ProcessorState.STOPPED and state.processors[0].options is None
     assert state.connections[0].body == {"name": "c", "type": "Https", "url": "https://x", "headers": {"X-Api-Key": "k"}}
@@ -107,20 +107,18 @@ def test_unreadable_bytes_and_bom(tmp_path):
     assert files[1].syntax_error.reason == "not UTF-8 text"
 
 
-@pytest.mark.parametrize("key", ["password", "clientSecret", "sslKey", "sslKeyPassword", "Authorization",
-                                 "x-api-key", "apiKey", "X-Auth-Token", "privateKey", "secretAccessKey", "api_key"])
-def test_secret_keys(key):
-    assert is_secret_key(key)
+def test_values_rendered_from_secret_looking_variables_are_secret_places(tmp_path):
+    stage = {"$https": {"connectionName": "api", "as": "r", "onError": "ignore",
+                        "headers": {"Authorization": "Bearer ${API_TOKEN}", "X-Client": "${CLIENT_SIGNING_KEY}"},
+                        "parameters": {"region": "${REGION}"}}}
+    proc = {"name": "p", "pipeline": [{"$source": {"connectionName": "sample_stream_solar"}}, stage,
+                                      {"$emit": {"connectionName": "__testLog"}}]}
+    conn = {"name": "api", "type": "Https", "url": "https://x/?k=${API_TOKEN}", "description": "${API_TOKEN}"}
+    config = "API_TOKEN=tok-1\nCLIENT_SIGNING_KEY=sk-2\nREGION=eu\n"
+    root = make_project(tmp_path, {"processors/p.json": proc, "connections/api.json": conn}, config)
+    state = build_state(load_project(load_settings("dev", root, environ={})))
+    spec = state.processor("p")
+    assert spec.secret_paths == ("/pipeline/1/$https/headers/Authorization", "/pipeline/1/$https/headers/X-Client")
+    assert "tok-1" not in repr(spec) and "sk-2" not in repr(spec) and "'region': 'eu'" in repr(spec)
+    assert state.connection("api").secret_paths == ("/url",)  # the description is never sent
 
-
-@pytest.mark.parametrize("key", ["username", "tokenEndpointUrl", "partitionKey", "keyFormat", "sslCertificate",
-                                 "brokerPublicCertificate", "key", "mechanism", "Content-Type"])
-def test_not_secret_keys(key):
-    assert not is_secret_key(key)
-
-
-def test_secret_pointers_cover_nested_fields_and_bearer_header_values():
-    doc = {"authentication": {"username": "u", "password": "p", "clientSecret": "s"},
-           "headers": {"X-Custom": "Bearer abc", "Accept": "application/json"}, "list": [{"token": "t"}]}
-    assert secret_pointers(doc) == ["/authentication/password", "/authentication/clientSecret",
-                                    "/headers/X-Custom", "/list/0/token"]

@@ -3,16 +3,15 @@
 Every function takes API documents or product results and returns text or plain data; nothing
 here reads files, talks HTTP or prints. Missing numbers are shown as "-" (never as a healthy
 looking 0), and nothing that could be a secret is ever put in a row: connection documents lose
-their write-only and credential fields, ``$https`` credential headers show "(secret)".
+their secret fields, processor secrets (``$https`` credential headers …) show "(secret)"; which
+values are secrets is ``sp_tasks.secrets``.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sp_tasks.desired import secret_pointers
-from sp_tasks.planning.connections import SECRET_MARK
-from sp_tasks.planning.normalize import connection_document, get_pointer, split_pointer
-from sp_tasks.planning.normalize import secret_pointers as connection_secrets
+from sp_tasks.planning.normalize import connection_document
+from sp_tasks.secrets import connection_secrets, processor_secrets, redact
 
 MISSING = "-"
 STATS_COLUMNS = (("input_count", "INPUT"), ("output_count", "OUTPUT"), ("dlq_count", "DLQ"),
@@ -64,9 +63,9 @@ WORKSPACE_HEADERS = ("NAME", "PROVIDER", "REGION", "TIER", "MAX TIER")
 
 
 def safe_connection(doc: dict[str, Any]) -> dict[str, Any]:
-    """A live connection document without write-only or credential fields (safe to print)."""
+    """A live connection document without its secret fields (safe to print)."""
     name, kind = doc.get("name", ""), doc.get("type", "")
-    return connection_document(doc, name=name, type=kind, secrets=connection_secrets(doc, tuple(secret_pointers(doc))))
+    return connection_document(doc, name=name, type=kind, secrets=connection_secrets(doc, kind))
 
 
 def connection_row(doc: dict[str, Any], in_git: bool) -> list[Any]:
@@ -78,16 +77,8 @@ CONNECTION_HEADERS = ("NAME", "TYPE", "STATE", "IN GIT")
 
 # -- processors -------------------------------------------------------------------------------
 def redacted_definition(doc: dict[str, Any]) -> dict[str, Any]:
-    """Copy of a processor definition with credential values (e.g. $https headers) as "(secret)"."""
-    import copy
-
-    safe = copy.deepcopy(doc)
-    for pointer in secret_pointers(safe):
-        *parents, last = split_pointer(pointer)
-        holder = get_pointer(safe, "".join(f"/{p}" for p in parents)) if parents else safe
-        if isinstance(holder, dict) and last in holder:
-            holder[last] = SECRET_MARK
-    return safe
+    """Copy of a processor definition with its secrets (e.g. $https headers) as "(secret)"."""
+    return redact(doc, processor_secrets(doc))
 
 
 def stage_ops(pipeline: Any) -> str:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from sp_tasks import pointers
 from sp_tasks.deploy import waiting
 from sp_tasks.deploy.canary import compare_canary
 from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
@@ -24,6 +25,7 @@ from sp_tasks.deploy.steps import Step, StepKind as K
 from sp_tasks.errors import AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, HealthGateFailed, SpTasksError
 from sp_tasks.model import DesiredState
 from sp_tasks.planning.normalize import same
+from sp_tasks.secrets import has_value
 
 STOP_TIMEOUT = 300.0  # Atlas checkpoints on stop; Terraform waits up to 5 minutes too
 CONNECTION_TIMEOUT = 600.0
@@ -103,7 +105,7 @@ class Executor:
 
     # -- one step -------------------------------------------------------------------------
     def _run(self, step: Step, result: ApplyResult) -> tuple[str, str]:
-        name, body, c = step.target.name, step.payload, self.client
+        name, body, c = step.target.name, self._with_secrets(step), self.client
         if step.kind is K.CREATE_CONNECTION:
             return self._write(lambda: c.create_connection(self._with_secrets(step)), lambda: _exists(c.get_connection, name))
         if step.kind is K.UPDATE_CONNECTION:
@@ -189,17 +191,19 @@ class Executor:
         return "done", f"{len(verdicts)} healthy"
 
     def _with_secrets(self, step: Step) -> dict[str, Any]:
-        """The connection body with write-only values copied in from the connection file."""
+        """The payload with each secret in ``step.secret_paths`` copied in from the Git definition
+        (read now, never stored in a plan); refuses before sending when one has no value there."""
         if not step.secret_paths:
             return step.payload
-        spec = self.desired.connection(step.target.name)
-        if spec is None:
-            raise DeployError(f"connection {step.target.name} needs its secret fields "
-                              f"({', '.join(step.secret_paths)}) but connections/{step.target.name}.json "
-                              "is not in this checkout; restore the file or its secrets first")
+        source, file = _secret_source(self.desired, step)
+        missing = [p for p in step.secret_paths if source is None or not has_value(source, p)]
+        if missing:
+            raise DeployError(f"{step.target} was not sent: it needs {', '.join(missing)} from {file}, which "
+                              f"{'has no value there' if source is not None else 'is not in this checkout'}; "
+                              "add it there as ${VAR} (same name and type) and run again")
         body = _deep_copy(step.payload)
         for pointer in step.secret_paths:
-            _set_pointer(body, pointer, _get_pointer(spec.body, pointer))
+            pointers.put(body, pointer, pointers.get(source, pointer))
         return body
 
 
@@ -263,14 +267,12 @@ def _deep_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _get_pointer(doc: Any, pointer: str) -> Any:
-    for part in pointer.lstrip("/").split("/"):
-        doc = doc[part.replace("~1", "/").replace("~0", "~")]
-    return doc
-
-
-def _set_pointer(doc: Any, pointer: str, value: Any) -> None:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
-    for part in parts[:-1]:
-        doc = doc.setdefault(part, {})
-    doc[parts[-1]] = value
+def _secret_source(desired: DesiredState, step: Step) -> tuple[dict[str, Any] | None, str]:
+    """(document the step's secrets come from, its file for messages); None when Git lacks it."""
+    name = step.secrets_from or step.target.name
+    if step.target.kind == "connection":
+        spec = desired.connection(name)
+        return (spec.body if spec else None), (spec.file if spec else f"connections/{name}.json")
+    spec = desired.processor(name)
+    source = {"pipeline": spec.pipeline, "options": spec.options} if spec else None
+    return source, (spec.file if spec else f"processors/{name}.json")

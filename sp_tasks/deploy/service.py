@@ -249,14 +249,12 @@ def _reads_sample(pipeline: Any) -> bool:
 
 
 def _with_secret_sources(target: DesiredState, git_desired: DesiredState) -> DesiredState:
-    """Snapshots hold no secrets: mark which fields of a restored connection the executor must fill
-    from the Git file of the same name (the values themselves are only read at apply time)."""
-    by_name = {c.name: c for c in git_desired.connections}
-    connections = tuple(
-        replace(c, secret_paths=by_name[c.name].secret_paths)
-        if c.name in by_name and by_name[c.name].type == c.type else c
-        for c in target.connections)
-    return replace(target, connections=connections)
+    """Snapshots hold no secret values: mark which secrets of a restored connection or processor the
+    executor must fill from the Git file of the same name (the values are only read at apply time).
+    One the restored object needs and Git cannot supply makes the plan list it as missing."""
+    from sp_tasks.planning.snapshot_desired import with_secret_sources
+
+    return with_secret_sources(target, git_desired)
 
 
 def _concrete(tier: str) -> str:

@@ -1,8 +1,10 @@
 """Snapshots of live state: what a workspace looked like before a deploy, saved as JSON for rollback.
 
-A snapshot is the full live state — workspace, connections (secrets are never returned by Atlas,
-and we strip known write-only fields again to be sure), processors with pipeline, options, tier,
-state and stats — in the documented format below. ``rollback`` plans from it like from Git.
+A snapshot is the full live state — workspace, connections, processors with pipeline, options,
+tier, state and stats — in the documented format below, with no secret value: every secret
+``sp_tasks.secrets`` knows of (write-only fields should Atlas ever return one, credential fields
+and Https headers, ``$https`` stage headers) is "(secret)". ``rollback`` plans from it like from
+Git and takes those values from the Git files at apply time.
 
     {"format_version": 1, "environment": "production", "workspace": "ws", "project_id": "…",
      "taken_at": "2026-11-26T15:20:00Z", "reason": "pre-deploy",
@@ -19,10 +21,9 @@ from typing import Any
 
 from sp_tasks.errors import DataFileError
 from sp_tasks.model import LiveState
+from sp_tasks.secrets import connection_secrets, processor_secrets, redact
 
 FORMAT_VERSION = 1
-# Write-only connection fields (reference §4.3): Atlas never returns them; dropped again defensively.
-WRITE_ONLY = {"password", "clientSecret", "sslKey", "sslKeyPassword"}
 _STRIP = ("links",)
 
 
@@ -41,8 +42,8 @@ def build_snapshot(live: LiveState, *, environment: str, workspace: str, project
         "taken_at": taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "reason": reason,
         "workspace_doc": _clean(live.workspace) if live.workspace else None,
-        "connections": [_without_secrets(_clean(c.body)) for c in live.connections],
-        "processors": [_clean(_processor_doc(p)) for p in live.processors],
+        "connections": [redact(_clean(c.body), connection_secrets(c.body, c.type)) for c in live.connections],
+        "processors": [_redacted_processor(p) for p in live.processors],
     }
 
 
@@ -87,6 +88,11 @@ def latest_snapshot(root: Path, env: str, reason: str | None = None) -> Path:
                         f"{snapshots_dir(root, env)}; deploy once, or pass --snapshot FILE or --to-ref REF")
 
 
+def _redacted_processor(p) -> dict[str, Any]:
+    doc = _clean(_processor_doc(p))
+    return redact(doc, processor_secrets(doc))
+
+
 def _processor_doc(p) -> dict[str, Any]:
     doc: dict[str, Any] = {"_id": p.id, "name": p.name, "state": p.state, "pipeline": p.pipeline}
     if p.options:
@@ -100,11 +106,3 @@ def _processor_doc(p) -> dict[str, Any]:
 
 def _clean(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in _STRIP}
-
-
-def _without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_secrets(v) for k, v in value.items() if k not in WRITE_ONLY}
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    return value

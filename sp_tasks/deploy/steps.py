@@ -6,14 +6,17 @@ phase, steps whose dependencies are done may run in parallel (different processo
 chain of steps on one object lists its predecessor in ``depends_on``, so the executor needs
 no other ordering knowledge. ``note`` is for people only.
 
-Connection payloads never contain secret values: ``secret_paths`` names the write-only fields
-the executor must copy from the connection file (``ConnectionSpec.body``) before sending.
+Payloads never contain secret values: ``secret_paths`` names the secrets the executor copies in
+from the Git definition named ``secrets_from`` (the target itself unless it is a deploy copy such
+as ``X__green``) just before sending.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
+
+from sp_tasks.secrets import document_secrets, redact, repr_with
 
 
 class StepKind(str, Enum):
@@ -79,6 +82,11 @@ class Step:
     depends_on: tuple[str, ...] = ()
     secret_paths: tuple[str, ...] = ()
     note: str = ""
+    secrets_from: str = ""  # Git definition holding the secrets; "" = the target's own name
+
+    def __repr__(self) -> str:  # payloads hold no secrets; this keeps a hand-made Step honest too
+        return repr_with(self, payload=redact(self.payload, document_secrets(self.target.kind, self.payload,
+                                                                              self.secret_paths)))
 
     @property
     def endpoint(self) -> str | None:

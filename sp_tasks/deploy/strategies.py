@@ -18,6 +18,10 @@ A connection being replaced is deleted and created again, so every running proce
 is stopped first (phase HOLD) and restored to its planned state afterwards. Every plan that
 starts processors ends with one ``verify_health`` over all of them (phase HEALTH), before any
 delete. Rollback is not a strategy: it is a plan from a snapshot, applied in place.
+
+Every step that sends a definition (create, modify, a green or canary copy) carries the change's
+``secret_paths``; copies name their original in ``secrets_from``. A plan with ``missing_secrets``
+is refused here, before any step exists, so nothing is half-applied for want of a secret.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from typing import Any
 
 from sp_tasks.deploy.steps import Chain, Phase, Step, Target, flatten
 from sp_tasks.deploy.steps import StepKind as K
-from sp_tasks.errors import ConfigError, StrategyError
+from sp_tasks.errors import ConfigError, PlanError, StrategyError
 from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, LiveState
 from sp_tasks.planning.connections import referenced_connections
 from sp_tasks.planning.plan import Action, Change, Plan
@@ -44,6 +48,7 @@ def build_steps(plan: Plan, *, strategy: str = "in-place", live: LiveState) -> t
     """Every step apply will take for ``plan``, in total order (phase, target kind, name)."""
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown deploy strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    _refuse_missing_secrets(plan)
     states = {p.name: p.state for p in live.processors}
     held = _held(plan, states)
     chains = [_hold_chain(name) for name in sorted(held)]
@@ -56,6 +61,14 @@ def build_steps(plan: Plan, *, strategy: str = "in-place", live: LiveState) -> t
             chains.append(_processor_chain(change, held))
     chains.append(_health_chain(plan.workspace, chains))
     return flatten([c for c in chains if c.steps])
+
+
+def _refuse_missing_secrets(plan: Plan) -> None:
+    missing = [c for c in plan.changes if c.missing_secrets]
+    if missing:
+        what = "; ".join(f"{c.kind} {c.name} ({c.action.value}) needs {', '.join(c.missing_secrets)}" for c in missing)
+        raise PlanError(f"nothing sent: {what}, and no Git file of the same name and type supplies it (Atlas and "
+                        "snapshots never hold secret values); add the file with its secrets as ${VAR}, then run again")
 
 
 def _held(plan: Plan, states: dict[str, str]) -> set[str]:
@@ -105,14 +118,15 @@ def _processor_chain(change: Change, held: set[str], chain: Chain | None = None)
     deleting = change.action is Action.DELETE
     chain = chain or Chain(Phase.PROCESSOR_DELETES if deleting else Phase.PROCESSORS, "processor", name)
     running = change.live_state in RUNNING and name not in held
+    secrets = dict(secret_paths=change.secret_paths)
     if change.action is Action.CREATE:
-        chain.add(K.CREATE_PROCESSOR, target, dict(change.after))
+        chain.add(K.CREATE_PROCESSOR, target, dict(change.after), **secrets)
     if running and (deleting or change.action in (Action.STOP, Action.UPDATE, Action.UPDATE_RESET)):
         chain.add(K.STOP_PROCESSOR, target)
     if deleting:
         return chain.add(K.DELETE_PROCESSOR, target)
     if change.action in (Action.UPDATE, Action.UPDATE_RESET) and _needs_modify(change):
-        chain.add(K.MODIFY_PROCESSOR, target, _modify_body(change))
+        chain.add(K.MODIFY_PROCESSOR, target, _modify_body(change), **secrets)
     if _ends_started(change, held):
         chain.add(K.START_PROCESSOR, target, _start_body(change))
     return chain
@@ -152,6 +166,11 @@ def _start_body(change: Change) -> dict:
     return {"tier": tier, **body} if tier else body
 
 
+def _copy_secrets(change: Change) -> dict[str, Any]:
+    """A copy (green, canary) is sent with its original's secrets, from the original's Git file."""
+    return dict(secret_paths=change.secret_paths, secrets_from=change.name if change.secret_paths else "")
+
+
 def _renamed(change: Change, name: str, after: dict | None = None) -> dict:
     return {**(after or change.after), "name": name}
 
@@ -172,7 +191,8 @@ def _blue_green(change: Change, states: dict[str, str]) -> Chain:
     _remove_copy(chain, green, states, "left over by an interrupted deploy")
     start = {"tier": change.tier, "resumeFromCheckpoint": True}
     note = f"new definition without a checkpoint; writes to {x}'s sinks while it is verified"
-    chain.add(K.CREATE_PROCESSOR, Target("processor", green), _renamed(change, green), note=note)
+    chain.add(K.CREATE_PROCESSOR, Target("processor", green), _renamed(change, green), note=note,
+              **_copy_secrets(change))
     chain.add(K.START_PROCESSOR, Target("processor", green), start)
     chain.add(K.VERIFY_HEALTH, Target("processor", green), {"processors": [green]})
     if states.get(x) in RUNNING:
@@ -189,7 +209,8 @@ def _canary(change: Change, states: dict[str, str]) -> Chain:
     chain = Chain(Phase.PROCESSORS, "processor", x)
     _remove_copy(chain, canary, states, "left over by an earlier canary")
     shadow = _renamed(change, canary, shadow_definition(change.after, source=x))
-    chain.add(K.CREATE_PROCESSOR, Target("processor", canary), shadow, note="writes to shadow sinks only")
+    chain.add(K.CREATE_PROCESSOR, Target("processor", canary), shadow, note="writes to shadow sinks only",
+              **_copy_secrets(change))
     chain.add(K.START_PROCESSOR, Target("processor", canary), {"tier": change.tier, "resumeFromCheckpoint": True})
     chain.add(K.COMPARE_CANARY, Target("processor", canary), {"baseline": x, "canary": canary})
     chain.add(K.STOP_PROCESSOR, Target("processor", canary))

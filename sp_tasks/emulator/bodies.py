@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sp_tasks import pointers
 from sp_tasks.emulator import errors
 from sp_tasks.model import TIERS
+from sp_tasks.secrets import WRITE_ONLY  # Atlas's write-only fields: one list, kept with the secret rules
 
 ANY = object()
 READ_ONLY = ("_id", "id", "state", "links", "stats", "groupId", "hostnames", "effectiveTier")
@@ -60,11 +62,6 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
     "GCPPubSub": {"gcp": {"serviceAccountId": str}, "publicPrivateNetworking": PUBLIC_PRIVATE},
 }
 CONNECTION_COMMON = {"name": str, "type": tuple(CONNECTION_TYPES), "region": str}
-# Write-only fields: accepted, never returned (reference §4.3), never persisted by the emulator.
-WRITE_ONLY: dict[str, tuple[tuple[str, str], ...]] = {
-    "Kafka": tuple(("authentication", f) for f in ("password", "clientSecret", "sslKey", "sslKeyPassword")),
-    "SchemaRegistry": (("schemaRegistryAuthentication", "password"),),
-}
 
 PROCESSOR_OPTIONS = {"dlq": {"connectionName": str, "db": str, "coll": str}, "resumeFromCheckpoint": bool}
 PROCESSOR_CREATE = {"name": str, "pipeline": [dict], "options": PROCESSOR_OPTIONS, "tier": TIERS,
@@ -92,11 +89,11 @@ def connection_shape(conn_type: str) -> dict[str, Any]:
 
 
 def without_write_only(doc: dict[str, Any]) -> dict[str, Any]:
-    """Copy of a connection document with its write-only secret fields removed."""
+    """Copy of a connection document without its write-only fields: accepted, never returned
+    (reference §4.3), never persisted by the emulator."""
     out = dict(doc)
-    for parent, field in WRITE_ONLY.get(doc.get("type", ""), ()):
-        if isinstance(out.get(parent), dict) and field in out[parent]:
-            out[parent] = {k: v for k, v in out[parent].items() if k != field}
+    for pointer in WRITE_ONLY.get(doc.get("type", ""), ()):
+        out = pointers.remove(out, pointer)
     return out
 
 

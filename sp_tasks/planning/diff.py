@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, Iterable
 
-from sp_tasks.planning.normalize import canonical_json, join_pointer, same
+from sp_tasks.planning.normalize import canonical_json, same
+from sp_tasks.pointers import join as join_pointer
+from sp_tasks.secrets import redact_at
 
 ORDERED_PREFIXES = ("/pipeline",)
 
@@ -88,6 +90,14 @@ def _diff_lists(path: str, before: list, after: list, ordered: tuple[str, ...]) 
         changes += [FieldChange(join_pointer(path, i), before[i], None) for i in range(i1 + paired, i2)]
         changes += [FieldChange(join_pointer(path, j), None, after[j]) for j in range(j1 + paired, j2)]
     return changes
+
+
+def redacted(changes: tuple[FieldChange, ...], secret_pointers: Iterable[str]) -> tuple[FieldChange, ...]:
+    """``changes`` with every secret value (at ``secret_pointers`` of the documents) hidden; a
+    changed secret becomes ``(secret) → (secret)``, which renders as "(secret changed)"."""
+    secret_pointers = tuple(secret_pointers)
+    return tuple(FieldChange(c.path, redact_at(c.before, c.path, secret_pointers),
+                             redact_at(c.after, c.path, secret_pointers)) for c in changes)
 
 
 def changed_stages(changes: tuple[FieldChange, ...]) -> tuple[int, ...]:

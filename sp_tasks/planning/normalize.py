@@ -1,17 +1,23 @@
 """Normalization of desired and live documents, so a diff shows only what deploy would change.
 
 Both sides go through the same functions: read-only and server-filled fields are dropped,
-write-only connection secrets are removed (Atlas never returns them, so comparing them would be
-a permanent diff), and equality is judged on a canonical form where whole numbers are one type
-(Atlas has returned ``10`` as ``10.0``) but strings are never touched. Key order is kept inside
-``pipeline`` (``$sort``, ``$project``, document literals depend on it) and ignored in options
-and connection objects. The cleaned documents keep the values exactly as written, because they
+connection secrets the live side does not return are compared on neither side (Atlas never
+returns write-only fields, so comparing them would be a permanent diff; which fields are
+secrets is ``sp_tasks.secrets``), and equality is judged on a canonical form where whole numbers
+are one type (Atlas has returned ``10`` as ``10.0``) but strings are never touched. Key order is
+kept inside ``pipeline`` (``$sort``, ``$project``, document literals depend on it) and ignored
+in options and connection objects. The cleaned documents keep the values exactly as written, because they
 are what will be sent; only comparisons and fingerprints use the canonical form.
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
+
+from sp_tasks import pointers
+from sp_tasks.secrets import MARK, connection_secrets, redact
+# Pointer names kept for existing callers (tests, scenario loaders); the code is sp_tasks.pointers.
+from sp_tasks.pointers import get as get_pointer, join as join_pointer, remove as remove_pointer  # noqa: F401
 
 # A processor definition is exactly these fields; everything else the API returns (``_id``,
 # ``state``, ``stats``, ``links``, ``effectiveTier``, ``failoverEnabled``,
@@ -20,17 +26,6 @@ PROCESSOR_FIELDS = ("name", "pipeline", "options", "tier")
 # Sent with a modify request only; never part of the definition Atlas stores.
 REQUEST_ONLY_OPTIONS = frozenset({"resumeFromCheckpoint"})
 CONNECTION_READ_ONLY = frozenset({"_id", "id", "state", "links"})
-
-# Write-only connection fields (reference §4.3): never returned on GET/list.
-WRITE_ONLY_POINTERS = (
-    "/authentication/password",
-    "/authentication/clientSecret",
-    "/authentication/sslKey",
-    "/authentication/sslKeyPassword",
-    "/schemaRegistryAuthentication/password",
-)
-# Header names that carry credentials; treated as secrets whether or not Atlas echoes them.
-_SECRET_HEADER_WORDS = ("authorization", "api-key", "apikey", "token", "secret", "cookie", "password")
 
 ANY = object()  # "whatever the server filled in"
 # Filled in by Atlas when a connection file leaves them out: ignored on the live side then.
@@ -67,26 +62,32 @@ def clean_options(options: dict[str, Any] | None) -> dict[str, Any] | None:
     return kept or None
 
 
-def connection_document(body: dict[str, Any], *, name: str, type: str, secrets: tuple[str, ...] = ()) -> dict:
-    """A connection as compared and shown: no read-only fields, no nulls, no secret values."""
+def connection_document(body: dict[str, Any], *, name: str, type: str, secrets: Iterable[str] = ()) -> dict:
+    """A connection as compared and shown: no read-only fields, no nulls, none of ``secrets``."""
     doc = {"name": name, "type": type}
     doc.update((k, v) for k, v in body.items() if k not in CONNECTION_READ_ONLY and v is not None)
     for pointer in secrets:
-        doc = remove_pointer(doc, pointer)
+        doc = pointers.remove(doc, pointer)
     return doc
 
 
 def secret_pointers(body: dict[str, Any], declared: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """Pointers of secret fields present in ``body``: declared, write-only, credential headers."""
-    headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
-    candidates = [*declared, *WRITE_ONLY_POINTERS]
-    candidates += [join_pointer("/headers", h) for h in headers if _is_secret_header(h)]
-    present = (p for p in candidates if get_pointer(body, p) is not None)
-    return tuple(sorted(set(present)))
+    """A connection's secret pointers (declared ones kept even when absent): ``secrets.connection_secrets``."""
+    return connection_secrets(body, None, declared)
 
 
-def _is_secret_header(name: str) -> bool:
-    return any(word in name.lower() for word in _SECRET_HEADER_WORDS)
+def comparable(desired: Any, live: Any, secrets: Iterable[str], *, unreturned_hidden: bool) -> tuple[Any, Any]:
+    """(desired, live) ready to compare where secrets are concerned. A desired secret that is
+    MARK (restored from a snapshot: value unknown) counts as equal to any live value. With
+    ``unreturned_hidden`` (connections) a secret live does not show is compared on neither side:
+    Atlas never returns write-only fields."""
+    unknown = []
+    for pointer in secrets:
+        if unreturned_hidden and pointers.get(live, pointer) is None:
+            desired = pointers.remove(desired, pointer)
+        elif pointers.get(desired, pointer) == MARK:
+            unknown.append(pointer)
+    return desired, redact(live, unknown)
 
 
 def without_server_defaults(live_doc: dict[str, Any], desired_doc: dict[str, Any]) -> dict[str, Any]:
@@ -126,37 +127,3 @@ def canonical_json(value: Any, *, ordered: bool = False) -> str:
 def same(a: Any, b: Any, *, ordered: bool = False) -> bool:
     """Equal after canonicalization; with ``ordered`` a different key order is a difference."""
     return canonical_json(a, ordered=ordered) == canonical_json(b, ordered=ordered)
-
-
-def join_pointer(base: str, key: str | int) -> str:
-    """RFC 6901: ``~`` and ``/`` in a key are escaped."""
-    return f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
-
-
-def split_pointer(pointer: str) -> list[str]:
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-
-
-def get_pointer(doc: Any, pointer: str) -> Any:
-    """Value at ``pointer`` or None when any segment is missing."""
-    for key in split_pointer(pointer):
-        if isinstance(doc, dict):
-            doc = doc.get(key)
-        elif isinstance(doc, list) and key.isdigit() and int(key) < len(doc):
-            doc = doc[int(key)]
-        else:
-            return None
-    return doc
-
-
-def remove_pointer(doc: dict[str, Any], pointer: str) -> dict[str, Any]:
-    """Copy of ``doc`` without the field at ``pointer`` (dict paths only); parents emptied stay."""
-    head, *rest = split_pointer(pointer)
-    if head not in doc:
-        return doc
-    copy = dict(doc)
-    if not rest:
-        del copy[head]
-    elif isinstance(copy[head], dict):
-        copy[head] = remove_pointer(copy[head], "/" + "/".join(pointer.split("/")[2:]))
-    return copy

@@ -1,8 +1,8 @@
 """The plan as data: actions, changes, the plan itself, its versioned JSON form and the live fingerprint.
 
 A plan says everything apply will do; apply must be driven by ``Change.action``, ``before``,
-``after``, ``tier`` and ``desired_state`` only. ``reason``, ``consequence`` and ``stop_window``
-are for people (terminal, PR comment) and must never be branched on.
+``after``, ``tier``, ``desired_state`` and ``secret_paths`` only. ``reason``, ``consequence``
+and ``stop_window`` are for people (terminal, PR comment) and must never be branched on.
 
 JSON format (``format_version`` 1; what ``deploy --plan FILE`` reads)::
 
@@ -11,14 +11,18 @@ JSON format (``format_version`` 1; what ``deploy --plan FILE`` reads)::
      "prune": bool, "rotate_secrets": bool, "exact": bool,
      "summary": {"<action>": count, ...},            # informational, ignored on load
      "changes": [{"kind": "connection"|"processor", "name": str, "action": <Action value>,
-                  "before": object|null, "after": object|null,   # normalized, secret-free
+                  "before": object|null, "after": object|null,   # normalized, secrets hidden
                   "fields": [{"path": JSON pointer, "before": any, "after": any}],
                   "consequence": str, "stop_window": str, "reason": str,
                   "tier": str|null, "desired_state": "STARTED"|"STOPPED"|null,
-                  "live_state": str|null, "secret_paths": [JSON pointer, ...]}]}
+                  "live_state": str|null, "secret_paths": [JSON pointer, ...],
+                  "missing_secrets": [JSON pointer, ...]}]}
 
-``changes`` is in apply order. A change's ``secret_paths`` lists write-only fields whose values
-apply must take from the connection file (never stored in the plan).
+``changes`` is in apply order. No secret value is ever in a plan: processor definitions show
+"(secret)" in place of each one, connection documents leave them out, and ``fields`` show a
+changed secret as "(secret)" on both sides. ``secret_paths`` lists the secrets apply takes from
+the Git file of the same name when it sends the object; ``missing_secrets`` those of them no Git
+file supplies (a snapshot's connection whose file is gone): such a plan cannot be applied.
 """
 from __future__ import annotations
 
@@ -30,8 +34,9 @@ from typing import Any
 
 from sp_tasks.errors import DataFileError
 from sp_tasks.model import LiveState
-from sp_tasks.planning.diff import FieldChange
+from sp_tasks.planning.diff import FieldChange, redacted
 from sp_tasks.planning.normalize import canonical_document, connection_document, processor_document
+from sp_tasks.secrets import connection_secrets, document_secrets, processor_secrets, redact, repr_with
 
 FORMAT_VERSION = 1
 
@@ -66,7 +71,13 @@ class Change:
     tier: str | None = None  # processors: tier to start on
     desired_state: str | None = None  # processors: STARTED | STOPPED
     live_state: str | None = None  # processors: state when planned
-    secret_paths: tuple[str, ...] = ()  # connections: write-only fields apply fills from the file
+    secret_paths: tuple[str, ...] = ()  # secrets apply fills in from the Git file when it sends this object
+    missing_secrets: tuple[str, ...] = ()  # of those, the ones no Git file supplies: apply refuses
+
+    def __repr__(self) -> str:  # a plan holds no secrets; this keeps a hand-made Change honest too
+        hidden = {p for doc in (self.before, self.after) for p in document_secrets(self.kind, doc, self.secret_paths)}
+        return repr_with(self, before=redact(self.before, hidden), after=redact(self.after, hidden),
+                         fields=redacted(self.fields, hidden))
 
 
 @dataclass(frozen=True)
@@ -96,18 +107,25 @@ class Plan:
 
 
 def fingerprint(live: LiveState) -> str:
-    """sha256 over live definitions and processor states; stats and read-only noise excluded."""
+    """sha256 over live definitions and processor states; stats, read-only noise and secret values
+    excluded (a plan file carries the fingerprint, and a snapshot holds no secrets to match)."""
     processors = sorted(
-        ({**processor_document(p.name, p.pipeline, p.options, p.tier), "state": p.state} for p in live.processors),
+        ({**_redacted_processor(p.name, p.pipeline, p.options, p.tier), "state": p.state} for p in live.processors),
         key=lambda d: d["name"],
     )
     connections = sorted(
-        (connection_document(c.body, name=c.name, type=c.type) for c in live.connections),
+        (connection_document(c.body, name=c.name, type=c.type, secrets=connection_secrets(c.body, c.type))
+         for c in live.connections),
         key=lambda d: d["name"],
     )
     material = {"workspace": live.workspace is not None, "connections": connections, "processors": processors}
     text = json.dumps(canonical_document(material), separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _redacted_processor(name: str, pipeline: list[Any], options: dict | None, tier: str | None) -> dict[str, Any]:
+    doc = processor_document(name, pipeline, options, tier)
+    return redact(doc, processor_secrets(doc))
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -123,6 +141,7 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
     doc["action"] = change.action.value
     doc["fields"] = [asdict(f) for f in change.fields]
     doc["secret_paths"] = list(change.secret_paths)
+    doc["missing_secrets"] = list(change.missing_secrets)
     return doc
 
 
@@ -175,6 +194,7 @@ def _change_from_dict(doc: dict[str, Any]) -> Change:
         desired_state=doc.get("desired_state"),
         live_state=doc.get("live_state"),
         secret_paths=tuple(_text(p) for p in doc.get("secret_paths", [])),
+        missing_secrets=tuple(_text(p) for p in doc.get("missing_secrets", [])),
     )
 
 

@@ -9,6 +9,12 @@ Rules (reference §5.2, §5.3):
 - live only → ``delete`` with prune, else ``no-op``; copies named ``X__blue``/``X__green``/
   ``X__canary`` are informational no-ops unless ``exact`` (rollback to a snapshot) is asked.
 
+Secrets (``$https`` headers and the like, see ``sp_tasks.secrets``): Atlas stores and returns
+the pipeline, so they are compared on their real values (a rotated token is an ``update``), and
+every Change shows them as "(secret)"; ``secret_paths`` tells apply to fill them in from the Git
+file. A secret restored from a snapshot is "(secret)" itself (value unknown) and equals whatever
+live holds; one that no Git file supplies is listed in ``missing_secrets``.
+
 Tier: a live processor whose ``tier`` is None is not compared on tier. Atlas (and the emulator)
 echo the tier a processor was created, modified or started with; when none is reported we
 cannot tell drift from "runs on the workspace default", and comparing would never converge.
@@ -18,9 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from sp_tasks.model import RESERVED_SUFFIXES, LiveProcessor, ProcessorSpec
-from sp_tasks.planning.diff import FieldChange, changed_stages, compute_diff
-from sp_tasks.planning.normalize import processor_document, same
+from sp_tasks.planning.diff import FieldChange, changed_stages, compute_diff, redacted
+from sp_tasks.planning.normalize import comparable, processor_document, same
 from sp_tasks.planning.plan import Action, Change
+from sp_tasks.secrets import marked, needed_secrets, processor_secrets, redact
 
 RUNNING = frozenset({"STARTED", "STARTING"})  # STARTING is unconfirmed but plainly running
 WINDOWS = {"$tumblingWindow": ("interval",), "$hoppingWindow": ("interval", "hopSize"), "$sessionWindow": ("gap",)}
@@ -31,6 +38,7 @@ RESET_CONSEQUENCE = (
 )
 STOP_WINDOW = "output pauses from stop to restart (stop waits for a checkpoint, up to 300 s)"
 STOPPED = "until started again"
+SENDS_DEFINITION = frozenset({Action.CREATE, Action.UPDATE, Action.UPDATE_RESET})
 
 
 def decide_processor(
@@ -51,11 +59,19 @@ def _create(spec: ProcessorSpec, tier: str | None) -> Change:
         if started
         else f"created on {tier} and left CREATED (not started)"
     )
-    return _change(spec, None, Action.CREATE, after=after, tier=tier, consequence=consequence, reason="not deployed")
+    return _change(spec, None, Action.CREATE, after=after, tier=tier, consequence=consequence, reason="not deployed",
+                   **_secrets_of(spec, after))
+
+
+def _secrets_of(spec: ProcessorSpec, after: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Secrets apply fills in from the Git file (declared by it), and those nothing supplies."""
+    needed, missing = needed_secrets(after, processor_secrets(after) + marked(after), spec.secret_paths)
+    return {"secret_paths": needed, "missing_secrets": missing}
 
 
 def _live_only(proc: LiveProcessor, *, prune: bool, exact: bool) -> Change:
     before = processor_document(proc.name, proc.pipeline, proc.options, proc.tier)
+    before = redact(before, processor_secrets(before))
     common = dict(kind="processor", name=proc.name, before=before, tier=proc.tier, live_state=proc.state)
     if proc.name.endswith(RESERVED_SUFFIXES) and not exact:
         reason = "deploy copy (rollback target, green or canary): never pruned implicitly"
@@ -72,13 +88,15 @@ def _live_only(proc: LiveProcessor, *, prune: bool, exact: bool) -> Change:
 
 
 def _compare(spec: ProcessorSpec, proc: LiveProcessor, tier: str | None) -> Change:
-    before = processor_document(proc.name, proc.pipeline, proc.options, proc.tier)
     after = processor_document(spec.name, spec.pipeline, spec.options, tier)
+    secrets = _secrets_of(spec, after)
+    live = processor_document(proc.name, proc.pipeline, proc.options, proc.tier)
+    after, before = comparable(after, live, secrets["secret_paths"], unreturned_hidden=False)
     compared = after if "tier" in before else {k: v for k, v in after.items() if k != "tier"}
     fields = compute_diff(before, compared)
     want = spec.desired_state.value
     state_field = () if _state_matches(want, proc.state) else (FieldChange("/state", proc.state, want),)
-    common = dict(before=before, after=after, tier=tier, fields=fields + state_field)
+    common = dict(before=before, after=after, tier=tier, fields=fields + state_field, **secrets)
     if fields:
         return _update(spec, proc, common)
     return _state_only(spec, proc, bool(state_field), common)
@@ -135,6 +153,13 @@ def _areas(fields: tuple[FieldChange, ...]) -> str:
 
 
 def _change(spec: ProcessorSpec, proc: LiveProcessor | None, action: Action, **values: Any) -> Change:
+    """The Change, its documents and fields with every secret hidden."""
+    hidden = set(values.get("secret_paths", ())) | set(processor_secrets(values.get("before") or {}))
+    for side in ("before", "after"):
+        values[side] = redact(values.get(side), hidden)
+    values["fields"] = redacted(values.get("fields", ()), hidden)
+    if action not in SENDS_DEFINITION:
+        values.pop("missing_secrets", None)
     return Change(
         kind="processor",
         name=spec.name,

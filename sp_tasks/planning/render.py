@@ -2,8 +2,8 @@
 
 Values are shown exactly as they will be sent (JSON with the document's own key order, never
 sorted), pipeline changes with the index and operator of each changed stage. Nothing here can
-show a secret: plans never hold secret values (``Change.after`` is secret-free, rotated secrets
-appear as "(secret)").
+show a secret: plans never hold secret values (they are "(secret)", and a changed one renders
+as "(secret changed)"). A change whose secrets no Git file supplies says so, and which file.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from sp_tasks.planning.diff import FieldChange, changed_stages
 from sp_tasks.planning.plan import DESTRUCTIVE, Action, Change, Plan, plan_to_json
+from sp_tasks.secrets import CHANGED, MARK
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -72,6 +73,7 @@ def _change_lines(change: Change) -> list[str]:
     lines = [f"  {SYMBOLS[change.action]} {change.kind} {change.name}: {change.action.value}{_state(change)}"]
     lines += [f"      {_field_line(f)}" for f in change.fields]
     lines += [f"      {line}" for line in _stage_context(change)]
+    lines += [f"      {line}" for line in _missing_lines(change)]
     labelled = (("reason", change.reason), ("consequence", change.consequence), ("stop window", change.stop_window))
     for label, text in labelled:
         if text:
@@ -81,11 +83,23 @@ def _change_lines(change: Change) -> list[str]:
 
 def _field_line(field: FieldChange) -> str:
     show = _json if _is_stage(field.path) else _short  # a whole stage is shown in full, as sent
+    if field.before == MARK and field.after == MARK:
+        return f"~ {field.path}: {CHANGED}"
     if field.before is None:
         return f"+ {field.path}: {show(field.after)}"
     if field.after is None:
         return f"- {field.path}: {show(field.before)}"
     return f"~ {field.path}: {show(field.before)} → {show(field.after)}"
+
+
+def _missing_lines(change: Change) -> list[str]:
+    """Why this change cannot be applied: secrets it must send that no Git file supplies."""
+    if not change.missing_secrets:
+        return []
+    folder = "connections" if change.kind == "connection" else "processors"
+    return [f"missing secret: {', '.join(change.missing_secrets)}: nothing supplies its value (Atlas and snapshots "
+            f"never hold secret values); put it in {folder}/{change.name}.json (same name and type) as ${{VAR}}, "
+            "then plan again"]
 
 
 def _is_stage(path: str) -> bool:
@@ -140,7 +154,7 @@ def _cell(text: str) -> str:
 
 
 def _details(change: Change) -> list[str]:
-    body = [_field_line(f) for f in change.fields] + _stage_context(change)
+    body = [_field_line(f) for f in change.fields] + _stage_context(change) + _missing_lines(change)
     if not body and not change.reason:
         return []
     lines = [f"<details><summary>{change.kind} <code>{change.name}</code>: {change.action.value}</summary>", ""]

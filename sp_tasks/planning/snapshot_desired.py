@@ -8,16 +8,21 @@ Snapshot format (``format_version`` 1, written by ``deploy.snapshots``)::
 
     {"format_version": 1, "environment": str, "workspace": str, "project_id": str,
      "taken_at": str, "workspace_doc": object|null,
-     "connections": [StreamsConnection documents, secrets absent],
+     "connections": [StreamsConnection documents, secret values "(secret)" or absent],
      "processors": [StreamsProcessorWithStats documents: name, pipeline, options, tier, state, stats, …]}
 
-A snapshot holds no secrets, so its connections carry none: the planner never compares
-write-only fields, and rollback never updates a connection because its secrets are missing.
+A snapshot holds no secret values: write-only fields never came back from Atlas, and every other
+secret is "(secret)". Rolling back therefore takes each secret from the Git file of the same name
+and type at apply time (:func:`with_secret_sources` marks which ones it can); a secret the
+restored object needs that no Git file supplies shows in the plan as ``missing_secrets``, and
+such a plan is refused before any write. A "(secret)" equals any live value when comparing, so a
+secret rotated since the snapshot stays as it is (its old value is nowhere to be had).
 A processor that was running (STARTED) is restored STARTED; any other state (CREATED, STOPPED,
 FAILED) is restored as stopped — a FAILED state cannot be recreated on purpose.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sp_tasks.errors import DataFileError
@@ -32,6 +37,7 @@ from sp_tasks.model import (
 )
 from sp_tasks.planning.normalize import CONNECTION_READ_ONLY, clean_options
 from sp_tasks.planning.processors import RUNNING
+from sp_tasks.secrets import WRITE_ONLY, connection_secrets, has_value, marked, required_secrets
 
 SNAPSHOT_FORMAT_VERSION = 1
 
@@ -88,3 +94,33 @@ def _processor_spec(doc: dict[str, Any], source: str) -> ProcessorSpec:
 def _connection_spec(doc: dict[str, Any], source: str) -> ConnectionSpec:
     body = {k: v for k, v in doc.items() if k not in CONNECTION_READ_ONLY}
     return ConnectionSpec(name=doc["name"], type=doc["type"], body=body, file=f"{source}#connection:{doc['name']}")
+
+
+def with_secret_sources(target: DesiredState, git: DesiredState) -> DesiredState:
+    """``target`` (from a snapshot) with ``secret_paths`` declared wherever the Git file of the
+    same name (and type) has the secret's value: the executor reads it from there at apply time."""
+    connections = tuple(_sourced_connection(c, git.connection(c.name)) for c in target.connections)
+    processors = tuple(_sourced_processor(p, git.processor(p.name)) for p in target.processors)
+    return DesiredState(processors=processors, connections=connections)
+
+
+def _sourced_connection(spec: ConnectionSpec, source: ConnectionSpec | None) -> ConnectionSpec:
+    if source is None or source.type != spec.type:
+        return spec
+    wanted = set(connection_secrets(spec.body, spec.type)) | set(required_secrets(spec.body, spec.type))
+    wanted |= set(marked(spec.body)) | set(WRITE_ONLY.get(spec.type, ()))  # write-only: the snapshot cannot tell
+    return replace(spec, secret_paths=_supplied(wanted, spec.body, source.body))
+
+
+def _sourced_processor(spec: ProcessorSpec, source: ProcessorSpec | None) -> ProcessorSpec:
+    if source is None:
+        return spec
+    definition = {"pipeline": spec.pipeline, "options": spec.options}
+    return replace(spec, secret_paths=_supplied(marked(definition), definition,
+                                                {"pipeline": source.pipeline, "options": source.options}))
+
+
+def _supplied(wanted, doc: dict[str, Any], source: dict[str, Any]) -> tuple[str, ...]:
+    """Pointers of ``wanted`` secrets ``doc`` has no value for and ``source`` does."""
+    return tuple(sorted(p for p in wanted if not has_value(doc, p) and has_value(source, p)))
+
