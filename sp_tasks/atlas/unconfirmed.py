@@ -56,7 +56,7 @@ HTTPS_TERMINAL_SINK = False
 PLANNER_ASSUMPTIONS = (
     "renaming a processor (PATCH name) keeps its checkpoint (deploy/strategies.py blue-green)",
     "a transitional STARTING state counts as running (planning/processors.py RUNNING)",
-    "write-only connection fields are exactly those in emulator/bodies.py WRITE_ONLY",
+    "write-only connection fields are exactly those in secrets.py WRITE_ONLY",
     "Atlas fills region and networking PUBLIC when a connection body omits them (planning/normalize.py)",
     "a connection PATCH without its secret fields keeps the stored secrets (rollback of connections)",
     "PATCH of a processor accepts tier (deploy/strategies.py _modify_body)",
@@ -94,3 +94,7 @@ STOPPED_STATS_STATUS = "stopping"
 # reset "when restarted without checkpoint"; False makes the emulator follow that reading instead
 # (emulator/runtime.py Runtime.start).
 START_FRESH_KEEPS_COUNTERS = True
+
+# Https connection headers come back on GET in clear (reference §4.3 [UNCONFIRMED]); if Atlas masks
+# them, every plan would show a change: then treat them as write-only in secrets.py.
+HTTPS_HEADERS_RETURNED = True

@@ -105,11 +105,12 @@ class Executor:
 
     # -- one step -------------------------------------------------------------------------
     def _run(self, step: Step, result: ApplyResult) -> tuple[str, str]:
+        # Plans hold no secret values: they are read from the Git files now, for this call only.
         name, body, c = step.target.name, self._with_secrets(step), self.client
         if step.kind is K.CREATE_CONNECTION:
-            return self._write(lambda: c.create_connection(self._with_secrets(step)), lambda: _exists(c.get_connection, name))
+            return self._write(lambda: c.create_connection(body), lambda: _exists(c.get_connection, name))
         if step.kind is K.UPDATE_CONNECTION:
-            return self._write(lambda: c.update_connection(name, self._with_secrets(step)),
+            return self._write(lambda: c.update_connection(name, body),
                                lambda: _connection_matches(c.get_connection(name), step))
         if step.kind is K.DELETE_CONNECTION:
             return _idempotent_delete(lambda: c.delete_connection(name))
