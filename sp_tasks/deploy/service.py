@@ -217,7 +217,8 @@ def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, 
     plan = runner.plan(_with_secret_sources(target, git_desired), live, exact=True)
     if not plan.has_changes():
         return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
-    show_plan(plan, build_steps(plan, strategy="in-place", live=live))
+    show_plan(plan, ())  # first: a plan that cannot be applied (a missing secret) is still shown
+    build_steps(plan, strategy="in-place", live=live)  # refuses such a plan before anything is written
     if dry_run or not confirm(plan):
         return Outcome(plan, snapshot=snapshot_path, message="nothing sent")
     runner.snapshot(runner.live(), "pre-rollback")
