@@ -37,6 +37,7 @@ from sp_tasks.planning.plan import Action, Change, Plan
 from sp_tasks.planning.processors import RUNNING
 
 STRATEGIES = ("in-place", "blue-green", "canary")
+SIDE_EFFECTS = frozenset({"$https", "$externalFunction"})  # stages a canary must not run twice
 TEST_LOG = "__testLog"  # built-in log sink: a canary writing there needs no shadow
 BLUE_NOTE = (
     "keeps the old definition and checkpoint, stopped, as the rollback target; "
@@ -237,11 +238,23 @@ def shadow_definition(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
     pipeline = shadow.get("pipeline") or []
     if not pipeline or not isinstance(pipeline[-1], dict):
         raise _cannot(source, "its pipeline has no sink stage")
+    calls = sorted({key for stage in pipeline if isinstance(stage, dict) for key in stage} & SIDE_EFFECTS)
+    if calls:  # the canary would call the endpoint / function a second time for every document
+        raise _cannot(source, f"its {', '.join(calls)} stage has side effects a shadow copy would repeat")
+    _own_consumer_group(pipeline[0], source)
     _shadow_sink(pipeline[-1], source)
     dlq = (shadow.get("options") or {}).get("dlq")
     if isinstance(dlq, dict) and dlq.get("coll") is not None:
         dlq["coll"] = _suffixed(dlq["coll"], source, "options.dlq.coll")
     return shadow
+
+
+def _own_consumer_group(stage: Any, source: str) -> None:
+    """A Kafka source with a fixed group_id would share partitions (and committed offsets) with
+    the live processor, taking messages away from it: give the canary its own group."""
+    config = ((stage or {}).get("$source") or {}).get("config") if isinstance(stage, dict) else None
+    if isinstance(config, dict) and config.get("group_id") is not None:
+        config["group_id"] = _suffixed(config["group_id"], source, "$source.config.group_id")
 
 
 def _shadow_sink(stage: dict[str, Any], source: str) -> None:

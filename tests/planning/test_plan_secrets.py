@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from plan_scenarios import CASES, run_scenario
 
 from sp_tasks.deploy.steps import StepKind
 from sp_tasks.deploy.strategies import build_steps
-from sp_tasks.errors import PlanError
+from sp_tasks.errors import PlanError, StrategyError
 from sp_tasks.model import ConnectionSpec, DesiredState, LiveConnection, LiveProcessor, LiveState, ProcessorSpec
 from sp_tasks.planning.plan import Action, plan_from_json, plan_to_json
 from sp_tasks.planning.planner import compute_plan
@@ -125,7 +126,7 @@ def test_a_secret_the_snapshot_shows_as_a_mark_equals_live_and_a_needed_one_come
     assert orphan.missing_secrets == (HEADER,)
 
 
-def test_green_and_canary_copies_take_their_secrets_from_the_original_file():
+def test_green_copies_take_their_secrets_from_the_original_file_and_canary_refuses_https():
     live = LiveState(workspace={}, processors=(LiveProcessor("p", "1", "STARTED", [SOURCE, https_stage(OLD),
                                                                                   {"$merge": {"into": {
                                                                                       "connectionName": "c",
@@ -133,10 +134,11 @@ def test_green_and_canary_copies_take_their_secrets_from_the_original_file():
                                                              tier="SP10"),))
     desired = DesiredState(processors=(ProcessorSpec("p", [SOURCE, https_stage(NEW), live.processors[0].pipeline[2]]),))
     the_plan = plan(desired, live)
-    for strategy, copy in (("blue-green", "p__green"), ("canary", "p__canary")):
-        steps = build_steps(the_plan, strategy=strategy, live=live)
-        create = next(s for s in steps if s.kind is StepKind.CREATE_PROCESSOR and s.target.name == copy)
-        assert (create.secret_paths, create.secrets_from) == ((HEADER,), "p")
+    steps = build_steps(the_plan, strategy="blue-green", live=live)
+    create = next(s for s in steps if s.kind is StepKind.CREATE_PROCESSOR and s.target.name == "p__green")
+    assert (create.secret_paths, create.secrets_from) == ((HEADER,), "p")
+    with pytest.raises(StrategyError, match="side effects"):  # a canary would call the endpoint twice
+        build_steps(the_plan, strategy="canary", live=live)
 
 
 def test_reprs_of_specs_live_objects_changes_and_steps_hide_secret_values():

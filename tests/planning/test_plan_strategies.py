@@ -124,3 +124,26 @@ def test_connection_steps_name_the_secret_fields_to_fill_but_carry_no_secret_val
     create, wait = build_steps(plan, live=live)
     assert create.secret_paths == ("/authentication/password",) and "hunter2" not in repr(create)
     assert (create.endpoint, wait.kind) == ("createStreamConnection", StepKind.WAIT_CONNECTION_READY)
+
+
+def test_canary_gets_its_own_kafka_consumer_group():
+    from sp_tasks.deploy.strategies import shadow_definition
+
+    doc = {"name": "x", "pipeline": [
+        {"$source": {"connectionName": "k", "topic": "in", "config": {"group_id": "orders"}}},
+        {"$emit": {"connectionName": "k", "topic": "out"}}]}
+    shadow = shadow_definition(doc, source="x")
+    assert shadow["pipeline"][0]["$source"]["config"]["group_id"] == "orders__canary"
+    assert shadow["pipeline"][-1]["$emit"]["topic"] == "out__canary"
+    assert doc["pipeline"][0]["$source"]["config"]["group_id"] == "orders"  # the live definition is untouched
+
+
+@pytest.mark.parametrize("stage", [{"$https": {"connectionName": "h", "as": "r", "method": "POST"}},
+                                   {"$externalFunction": {"connectionName": "l", "functionName": "f", "as": "r"}}])
+def test_canary_refuses_pipelines_with_side_effects(stage):
+    from sp_tasks.deploy.strategies import shadow_definition
+
+    doc = {"name": "x", "pipeline": [{"$source": {"connectionName": "sample_stream_solar"}}, stage,
+                                     {"$merge": {"into": {"connectionName": "c", "db": "d", "coll": "o"}}}]}
+    with pytest.raises(StrategyError, match="side effects"):
+        shadow_definition(doc, source="x")
