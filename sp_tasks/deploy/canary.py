@@ -17,7 +17,8 @@ def compare_canary(list_processors: Callable[[], list[dict[str, Any]]], baseline
                    policy: HealthPolicy, clock) -> HealthVerdict:
     live_running = any(p.get("name") == baseline and p.get("state") == "STARTED" for p in list_processors())
     names = [canary, baseline] if live_running else [canary]
-    verdicts = run_health_gate(list_processors, names, policy, clock)
+    # The whole window for both: ratios compared on a few readings would be noise.
+    verdicts = run_health_gate(list_processors, names, policy, clock, early=False)
     return judge_canary(verdicts[0], verdicts[1] if live_running else None, policy)
 
 

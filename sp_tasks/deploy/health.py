@@ -1,14 +1,20 @@
 """The post-deploy health gate: did every touched processor start and keep doing its job?
 
-Pure judgement (``judge_health``) over a few samples of the processors list, plus one shell
-function that gathers them (``run_health_gate``): wait for STARTED within a timeout, then sample
-``samples`` times ``interval_s`` apart — one list call per sample, whatever the processor count.
-A processor passes when it never goes FAILED, its input count grows, and its DLQ and output
-ratios over the window stay within the policy. Policy comes from ``thresholds.json`` → ``health``:
+Each processor is judged on its own readings, never on another's: one that goes FAILED ends its
+own verdict, not the others' sampling. The gate is adaptive. It reads the processors list (one
+call per reading, whatever the processor count) at growing intervals, and a processor passes as
+soon as its readings since it became STARTED show evidence: at least ``samples`` readings, the
+input count grew (with ``require_input``), the output count grew where output is expected (a
+pipeline without a window: windows emit when they close), and the DLQ and output ratios are
+within the policy. Without that evidence it is sampled until ``window_s`` has passed since its
+first STARTED reading and judged on the whole window. Everything is bounded:
+``started_timeout_s`` + ``window_s``. Policy comes from ``thresholds.json`` → ``health``:
 
-    "health": {"started_timeout_s": 60, "samples": 3, "interval_s": 2,
+    "health": {"started_timeout_s": 60, "window_s": 4, "interval_s": 1, "samples": 2,
                "max_dlq_ratio": 0.05, "min_output_ratio": null, "require_input": true,
                "canary_output_tolerance": null}
+
+``judge_health`` and ``assess`` are pure; ``run_health_gate`` is the loop that reads.
 """
 from __future__ import annotations
 
@@ -17,12 +23,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sp_tasks.errors import ConfigError
 
+FIRST_POLL_S = 0.25  # the first reading after the initial one; the gap then doubles up to interval_s
+WINDOW_STAGES = ("$tumblingWindow", "$hoppingWindow", "$sessionWindow")
+
 
 @dataclass(frozen=True)
 class HealthPolicy:
     started_timeout_s: float = 60.0
-    samples: int = 3
-    interval_s: float = 2.0
+    window_s: float = 4.0  # the longest a STARTED processor is sampled before its verdict
+    interval_s: float = 1.0  # the longest gap between two readings
+    samples: int = 2  # readings needed at least (growth needs two)
     max_dlq_ratio: float = 0.05  # DLQ messages per input message over the gate window
     min_output_ratio: float | None = None  # None: windowed/filtering pipelines may emit little
     require_input: bool = True  # input count must grow during the window
@@ -39,8 +49,13 @@ class HealthPolicy:
             raise ConfigError(f"thresholds.json health has unknown key(s) {', '.join(unknown)}; "
                               f"known: {', '.join(sorted(known))}")
         policy = cls(**raw)
-        if policy.samples < 2:
-            raise ConfigError("thresholds.json health.samples must be at least 2 (growth needs two readings)")
+        numbers = (policy.started_timeout_s, policy.window_s, policy.interval_s, policy.max_dlq_ratio)
+        if not all(_is_number(x) and x >= 0 for x in numbers) or not policy.interval_s > 0:
+            raise ConfigError("thresholds.json health: started_timeout_s, window_s and max_dlq_ratio must be "
+                              "numbers >= 0 and interval_s a number > 0")
+        if not isinstance(policy.samples, int) or isinstance(policy.samples, bool) or policy.samples < 2:
+            raise ConfigError("thresholds.json health.samples must be a whole number of at least 2 "
+                              "(growth needs two readings)")
         return policy
 
 
@@ -70,7 +85,7 @@ def judge_health(name: str, samples: Sequence[Mapping[str, Any] | None], policy:
     first, last = (s.get("stats") or {} for s in (samples[0], samples[-1]))
     if not last:
         return HealthVerdict(name, False, ("reports no stats while STARTED",))
-    d_in, d_out, d_dlq = (int(last.get(k, 0) or 0) - int(first.get(k, 0) or 0)
+    d_in, d_out, d_dlq = (_count(last, k) - _count(first, k)
                           for k in ("inputMessageCount", "outputMessageCount", "dlqMessageCount"))
     reasons = []
     if policy.require_input and d_in <= 0:
@@ -82,32 +97,99 @@ def judge_health(name: str, samples: Sequence[Mapping[str, Any] | None], policy:
     return HealthVerdict(name, not reasons, tuple(reasons), d_in, d_out, d_dlq)
 
 
+def assess(name: str, readings: Sequence[tuple[float, Mapping[str, Any] | None]], now: float, policy: HealthPolicy,
+           *, early: bool = True) -> HealthVerdict | None:
+    """The verdict on one processor from its own ``(time, document)`` readings since the gate began,
+    or None while it is undecided. Conclusive at once: absent, FAILED, stopped after starting, not
+    STARTED by ``started_timeout_s``. Healthy as soon as the readings show evidence (``early``);
+    otherwise judged once ``window_s`` has passed since its first STARTED reading."""
+    if not readings:
+        return None
+    gone = [doc for _, doc in readings if doc is None]
+    if gone:
+        return HealthVerdict(name, False, ("is not in the workspace" if len(gone) == len(readings)
+                                           else "disappeared from the workspace during the health gate",))
+    if any(doc.get("state") == "FAILED" for _, doc in readings):
+        return HealthVerdict(name, False, ("went FAILED during the health gate",))
+    first = next((i for i, (_, doc) in enumerate(readings) if doc.get("state") == "STARTED"), None)
+    if first is None:
+        if now - readings[0][0] >= policy.started_timeout_s:
+            return HealthVerdict(name, False, (f"not STARTED within {policy.started_timeout_s:g}s "
+                                               f"(is {readings[-1][1].get('state')})",))
+        return None
+    started = readings[first:]
+    if started[-1][1].get("state") != "STARTED":
+        return judge_health(name, [doc for _, doc in started], policy)
+    if len(started) < policy.samples:
+        return None
+    verdict = judge_health(name, [doc for _, doc in started], policy)
+    if early and _evident(verdict, started[-1][1], policy):
+        return verdict
+    return verdict if started[-1][0] - started[0][0] >= policy.window_s else None
+
+
+def expects_output(doc: Mapping[str, Any]) -> bool:
+    """Should output show within seconds? Not behind a window: it emits only when a window closes."""
+    pipeline = doc.get("pipeline")
+    return isinstance(pipeline, list) and not any(isinstance(s, dict) and set(s) & set(WINDOW_STAGES)
+                                                  for s in pipeline)
+
+
 def run_health_gate(list_processors: Callable[[], list[dict[str, Any]]], names: Sequence[str],
                     policy: HealthPolicy, clock, progress: Callable[[str], None] = lambda _: None,
-                    ) -> list[HealthVerdict]:
-    """Wait for STARTED, sample, judge. ``list_processors`` is one API list call."""
+                    *, early: bool = True) -> list[HealthVerdict]:
+    """Read, assess each undecided processor on its own readings, repeat until all are decided.
+    ``early=False`` samples every processor for the whole window (a canary comparison wants it)."""
     if not names:
         return []
     wanted = set(names)
-    deadline = clock.monotonic() + policy.started_timeout_s
+    readings: dict[str, list] = {n: [] for n in names}
+    verdicts: dict[str, HealthVerdict] = {}
+    progress(f"health gate: watching {len(names)} processor(s) until each shows input "
+             f"(at most {policy.started_timeout_s:g}s to start + {policy.window_s:g}s of samples)")
+    gap = FIRST_POLL_S
     while True:
+        now = clock.monotonic()
         docs = _by_name(list_processors(), wanted)
-        failed = [n for n in names if docs.get(n, {}).get("state") == "FAILED"]
-        if failed or all(docs.get(n, {}).get("state") == "STARTED" for n in names):
-            break
-        if clock.monotonic() >= deadline:
-            late = sorted(n for n in names if docs.get(n, {}).get("state") != "STARTED")
-            return [HealthVerdict(n, False, (f"not STARTED within {policy.started_timeout_s:g}s",))
-                    if n in late else HealthVerdict(n, True) for n in names]
-        clock.sleep(min(0.5, policy.interval_s))
-    progress(f"health gate: sampling {len(names)} processor(s) {policy.samples}x every {policy.interval_s:g}s")
-    samples = [docs]
-    for _ in range(policy.samples - 1):
-        if any(d.get("state") == "FAILED" for d in samples[-1].values()):
-            break
-        clock.sleep(policy.interval_s)
-        samples.append(_by_name(list_processors(), wanted))
-    return [judge_health(n, [s.get(n) for s in samples], policy) for n in names]
+        for name in names:
+            if name not in verdicts:
+                readings[name].append((now, docs.get(name)))
+                verdict = assess(name, readings[name], now, policy, early=early)
+                if verdict is not None:
+                    verdicts[name] = verdict
+        if len(verdicts) == len(names):
+            return [verdicts[n] for n in names]
+        clock.sleep(min(gap, policy.interval_s, _until_next_deadline(readings, verdicts, now, policy)))
+        gap *= 2
+
+
+def _evident(verdict: HealthVerdict, last: Mapping[str, Any], policy: HealthPolicy) -> bool:
+    if not verdict.healthy:
+        return False  # a ratio off on a short window may settle: judge it on the whole window
+    if policy.require_input and verdict.input_delta <= 0:
+        return False
+    return verdict.output_delta > 0 or not expects_output(last)
+
+
+def _until_next_deadline(readings: dict[str, list], verdicts: dict[str, HealthVerdict], now: float,
+                         policy: HealthPolicy) -> float:
+    """Time to the nearest end of a window or of the start timeout, so the last reading is on time."""
+    ends = []
+    for name, seen in readings.items():
+        if name in verdicts or not seen:
+            continue
+        started = [t for t, doc in seen if doc and doc.get("state") == "STARTED"]
+        ends.append(started[0] + policy.window_s if started else seen[0][0] + policy.started_timeout_s)
+    return max(0.05, min(ends, default=now) - now)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _count(stats: Mapping[str, Any], key: str) -> int:
+    value = stats.get(key, 0) or 0
+    return int(value) if isinstance(value, (int, float)) else 0
 
 
 def _by_name(docs: list[dict[str, Any]], wanted: set[str]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""Benchmark: seconds a deploy of the 4 example processors spends in the health gate on the emulator.
+
+The emulator runs in its own process at its default sample rate, as `invoke deploy --env local`
+starts it; the project is a copy of this repository's processors/, connections/ and
+environments/local (its thresholds.json, so the default health policy). Each run deploys the 4
+examples (create + start), then deploys again after adding a stage to every processor, so the
+second deploy is stop → modify → start of all four. Reported: the medians of the time spent in
+the verify_health step of each deploy and of the whole deploy.
+Run: python benchmarks/health_gate.py [--repeats 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVIRON = {"MONGODB_ATLAS_PUBLIC_API_KEY": "local", "MONGODB_ATLAS_PRIVATE_API_KEY": "local",
+           "KAFKA_PASSWORD": "local-only"}
+
+
+def copy_project(root: Path, url: str) -> None:
+    for folder in ("processors", "connections"):
+        shutil.copytree(ROOT / folder, root / folder)
+    env = root / "environments" / "local"
+    shutil.copytree(ROOT / "environments" / "local", env)
+    config = (env / "config.env").read_text()
+    (env / "config.env").write_text(re.sub(r"(?m)^ATLAS_BASE_URL=.*$", f"ATLAS_BASE_URL={url}", config))
+
+
+def edit_processors(root: Path) -> None:
+    """Change every processor so the next deploy stops, modifies and restarts all four."""
+    for path in (root / "processors").glob("*.json"):
+        doc = json.loads(path.read_text())
+        doc["pipeline"].insert(1, {"$addFields": {"bench": 1}})
+        path.write_text(json.dumps(doc))
+
+
+class EmulatorProcess:
+    def __init__(self, data_dir: Path):
+        self.proc = subprocess.Popen([sys.executable, "-m", "sp_tasks.emulator", "--port", "0", "--data-dir",
+                                      str(data_dir)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.url = re.search(r"http://\S+", self.proc.stdout.readline()).group(0)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def gate_seconds(outcome) -> float:
+    return sum(r.seconds for r in outcome.applied.results if r.step.kind.value == "verify_health")
+
+
+def run_once() -> dict[str, float]:
+    from sp_tasks.atlas.connect import open_client
+    from sp_tasks.deploy import service
+    from sp_tasks.desired import load_desired
+    from sp_tasks.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmulatorProcess(Path(tmp) / "emu")
+        try:
+            root = Path(tmp) / "project"
+            copy_project(root, server.url)
+            settings = load_settings("local", root, ENVIRON)
+            runner = service.Runner(settings, open_client(settings), progress=lambda _: None)
+            started = time.perf_counter()
+            first = service.deploy(runner, load_desired(settings))
+            first_total = time.perf_counter() - started
+            edit_processors(root)
+            started = time.perf_counter()
+            second = service.deploy(runner, load_desired(settings))
+            second_total = time.perf_counter() - started
+            return {"create_gate_s": gate_seconds(first), "create_deploy_s": first_total,
+                    "update_gate_s": gate_seconds(second), "update_deploy_s": second_total}
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    runs = [run_once() for _ in range(args.repeats)]
+    print(f"4 example processors on the emulator (default sample rate), median of {args.repeats} runs")
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        print(f"  {key:<16} {statistics.median(values):7.3f} s   (runs: {', '.join(f'{v:.2f}' for v in values)})")
+
+
+if __name__ == "__main__":
+    main()
