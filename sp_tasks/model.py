@@ -19,9 +19,17 @@ BUILTIN_CONNECTIONS: dict[str, str] = {"sample_stream_solar": "Sample", "__testL
 
 # Suffixes of the copies deploy strategies make of processor X: X__green (new definition under
 # test), X__blue (previous definition, kept stopped as the rollback target), X__canary (shadow
-# run writing to shadow sinks). Git must not use them; plans never prune them implicitly.
-BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX = "__blue", "__green", "__canary"
-RESERVED_SUFFIXES: tuple[str, ...] = (BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX)
+# run writing to shadow sinks), X__retired (the older X__blue, parked during a blue-green cut-over
+# until the new X passes its health gate). Git must not use them; plans never prune them implicitly.
+BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX = "__blue", "__green", "__canary", "__retired"
+# The deploy lock is a never-started processor named "sp-tasks-<generation>__lock" (deploy/lock.py).
+LOCK_SUFFIX = "__lock"
+RESERVED_SUFFIXES: tuple[str, ...] = (BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX, LOCK_SUFFIX)
+
+
+def is_lock_name(name: str) -> bool:
+    """True for the deploy lock's processor: never a user processor, never planned or shown."""
+    return name.endswith(LOCK_SUFFIX)
 
 
 class ProcessorState(str, Enum):

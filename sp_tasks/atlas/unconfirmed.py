@@ -54,7 +54,8 @@ HTTPS_TERMINAL_SINK = False
 # Behaviours the planner and executor rely on (reference §4–§5 leave them open). Each is the
 # reading we found most likely; when real Atlas disagrees, the named module is what changes.
 PLANNER_ASSUMPTIONS = (
-    "renaming a processor (PATCH name) keeps its checkpoint (deploy/strategies.py blue-green)",
+    "renaming a processor (PATCH name) keeps its _id, checkpoint and stats counters (deploy/strategies.py "
+    "blue-green; planning/repairs.py renames an original back on rollback instead of recreating it)",
     "a transitional STARTING state counts as running (planning/processors.py RUNNING)",
     "write-only connection fields are exactly those in secrets.py WRITE_ONLY",
     "Atlas fills region and networking PUBLIC when a connection body omits them (planning/normalize.py)",

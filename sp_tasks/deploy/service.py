@@ -61,13 +61,13 @@ class Runner:
         return self.client.fetch_live()
 
     def plan(self, desired: DesiredState, live: LiveState, *, prune: bool = False, tier: str | None = None,
-             exact: bool = False, rotate_secrets: bool = False) -> Plan:
+             exact: bool = False, rotate_secrets: bool = False, identities: dict[str, str] | None = None) -> Plan:
         default_tier = tier or self.settings.default_tier
         return compute_plan(
             with_sample_connection(desired, live), live, environment=self.settings.name,
             workspace=self.settings.workspace, project_id=self.settings.project_id,
             default_tier=default_tier, resolve_tier=self._tier_resolver(default_tier),
-            prune=prune, exact=exact, rotate_secrets=rotate_secrets,
+            prune=prune, exact=exact, rotate_secrets=rotate_secrets, identities=identities,
             created_at=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def snapshot(self, live: LiveState, reason: str, out: str | Path | None = None) -> Path:
@@ -102,14 +102,11 @@ class Runner:
 
     def restore(self, snapshot_path: Path, git_desired: DesiredState) -> ApplyResult:
         """Roll live state back to a snapshot and verify it; raises DeployError if it will not match."""
-        from sp_tasks.planning.snapshot_desired import desired_from_snapshot
-
-        target = desired_from_snapshot(snapshots.load_snapshot(snapshot_path), source=str(snapshot_path))
-        target = _with_secret_sources(target, git_desired)
-        plan = self.plan(target, self.live(), exact=True)
+        target, identities = _snapshot_target(snapshot_path, git_desired)
         live = self.live()
+        plan = self.plan(target, live, exact=True, identities=identities)
         result = self.apply(build_steps(plan, strategy="in-place", live=live), git_desired)
-        leftover = self.plan(target, self.live(), exact=True)
+        leftover = self.plan(target, self.live(), exact=True, identities=identities)
         if not result.ok or leftover.has_changes():
             why = result.failure or f"{sum(c.action.value != 'no-op' for c in leftover.changes)} change(s) remain"
             raise DeployError(f"rollback to {snapshot_path} did not complete ({why}); the workspace needs "
@@ -209,12 +206,11 @@ def _leftover(runner: Runner, desired: DesiredState, plan: Plan) -> DeployError 
 def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, dry_run: bool = False,
              confirm: Callable[[Plan], bool] = lambda plan: True,
              show_plan: Callable[[Plan, tuple[Step, ...]], None] = lambda plan, steps: None) -> Outcome:
-    """Make live state equal to ``snapshot_path`` again (same planner and executor as deploy)."""
-    from sp_tasks.planning.snapshot_desired import desired_from_snapshot
-
-    target = desired_from_snapshot(snapshots.load_snapshot(snapshot_path), source=str(snapshot_path))
+    """Make live state equal to ``snapshot_path`` again (same planner and executor as deploy);
+    processors that still exist under another name are renamed back, keeping their state."""
+    target, identities = _snapshot_target(snapshot_path, git_desired)
     live = runner.live()
-    plan = runner.plan(_with_secret_sources(target, git_desired), live, exact=True)
+    plan = runner.plan(target, live, exact=True, identities=identities)
     if not plan.has_changes():
         return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
     show_plan(plan, ())  # first: a plan that cannot be applied (a missing secret) is still shown
@@ -247,6 +243,15 @@ def with_sample_connection(desired: DesiredState, live: LiveState) -> DesiredSta
 def _reads_sample(pipeline: Any) -> bool:
     first = pipeline[0] if isinstance(pipeline, list) and pipeline else {}
     return isinstance(first, dict) and (first.get("$source") or {}).get("connectionName") == SAMPLE
+
+
+def _snapshot_target(snapshot_path: Path, git_desired: DesiredState) -> tuple[DesiredState, dict[str, str]]:
+    """The snapshot as desired state (secrets sourced from Git) and its processors' ``_id``s."""
+    from sp_tasks.planning.snapshot_desired import desired_from_snapshot, identities_from_snapshot
+
+    doc = snapshots.load_snapshot(snapshot_path)
+    target = desired_from_snapshot(doc, source=str(snapshot_path))
+    return _with_secret_sources(target, git_desired), identities_from_snapshot(doc, source=str(snapshot_path))
 
 
 def _with_secret_sources(target: DesiredState, git_desired: DesiredState) -> DesiredState:

@@ -55,12 +55,13 @@ ENDPOINTS: dict[StepKind, str | None] = {
 class Phase:
     """Phase numbers, in the order they run."""
 
-    HOLD = 0  # stop running processors that use a connection about to be replaced
-    CONNECTIONS = 1  # create / update / replace connections, wait until READY
-    PROCESSORS = 2  # create, stop → modify → start, blue-green and canary chains
-    HEALTH = 3  # the health gate over every processor started in PROCESSORS
-    PROCESSOR_DELETES = 4
-    CONNECTION_DELETES = 5
+    REPAIR = 0  # one sequential chain: leftovers removed, originals renamed back (planning/repairs.py)
+    HOLD = 1  # stop running processors that use a connection about to be replaced
+    CONNECTIONS = 2  # create / update / replace connections, wait until READY
+    PROCESSORS = 3  # create, stop → modify → start, blue-green and canary chains
+    HEALTH = 4  # the health gate over every processor started in PROCESSORS
+    PROCESSOR_DELETES = 5
+    CONNECTION_DELETES = 6
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ Strategies differ only in how a processor ``update``/``update-reset`` that ends 
 carried out; creates, deletes, starts, stops and connections are the same in all of them.
 
 - in-place: stop → modify (``resumeFromCheckpoint: false`` for update-reset) → start.
-- blue-green (X): delete an older ``X__blue`` → create ``X__green`` with the new definition →
-  start it → health-check it → stop X → rename X → ``X__blue`` (kept stopped as the rollback
-  target) → stop green → rename green → X → start X, resuming green's checkpoint. The new X
-  starts without X's old checkpoint; green writes to the same sinks as X while it is verified.
+- blue-green (X): create ``X__green`` with the new definition → start it → health-check it →
+  stop X → park an older ``X__blue`` as ``X__retired`` → rename X → ``X__blue`` (kept stopped as
+  the rollback target, same ``_id`` and checkpoint) → stop green → rename green → X → start X,
+  resuming green's checkpoint; ``X__retired`` is deleted only after the final health gate, so a
+  failed deploy can rename every processor back. The new X starts without X's old checkpoint;
+  green writes to the same sinks as X while it is verified.
 - canary (X, running): create ``X__canary`` writing to shadow sinks → start → compare it with
   X → delete it → apply X in place. Shadow sinks: ``$merge.into.coll``, ``$emit.topic``, a
   time-series ``$emit.coll`` and ``options.dlq.coll`` get the ``__canary`` suffix; ``$emit`` to
@@ -19,30 +21,34 @@ is stopped first (phase HOLD) and restored to its planned state afterwards. Ever
 starts processors ends with one ``verify_health`` over all of them (phase HEALTH), before any
 delete. Rollback is not a strategy: it is a plan from a snapshot, applied in place.
 
+Repairs (``Change.repair``: leftovers of an interrupted deploy, originals renamed back) run first,
+in plan order, as one chain (phase REPAIR); every other step is built against live state as the
+repairs leave it (``planning.repairs.project``).
+
 Every step that sends a definition (create, modify, a green or canary copy) carries the change's
 ``secret_paths``; copies name their original in ``secrets_from``. A plan with ``missing_secrets``
 is refused here, before any step exists, so nothing is half-applied for want of a secret.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from sp_tasks.deploy.shadow import shadow_definition
 from sp_tasks.deploy.steps import Chain, Phase, Step, Target, flatten
 from sp_tasks.deploy.steps import StepKind as K
-from sp_tasks.errors import ConfigError, PlanError, StrategyError
-from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, LiveState
+from sp_tasks.errors import ConfigError, PlanError
+from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, RETIRED_SUFFIX, LiveState
 from sp_tasks.planning.connections import referenced_connections
 from sp_tasks.planning.plan import Action, Change, Plan
 from sp_tasks.planning.processors import RUNNING
+from sp_tasks.planning.repairs import project, repairs_of
 
 STRATEGIES = ("in-place", "blue-green", "canary")
-SIDE_EFFECTS = frozenset({"$https", "$externalFunction"})  # stages a canary must not run twice
-TEST_LOG = "__testLog"  # built-in log sink: a canary writing there needs no shadow
 BLUE_NOTE = (
     "keeps the old definition and checkpoint, stopped, as the rollback target; "
     "Atlas discards its state after 45 days stopped"
 )
+RETIRED_NOTE = "the older rollback target, parked (same _id) until the new processor passes the final health gate"
 
 
 def build_steps(plan: Plan, *, strategy: str = "in-place", live: LiveState) -> tuple[Step, ...]:
@@ -50,14 +56,17 @@ def build_steps(plan: Plan, *, strategy: str = "in-place", live: LiveState) -> t
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown deploy strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     _refuse_missing_secrets(plan)
-    states = {p.name: p.state for p in live.processors}
+    repairs = repairs_of(plan.changes)
+    states = {p.name: p.state for p in project(live, repairs).processors}
     held = _held(plan, states)
-    chains = [_hold_chain(name) for name in sorted(held)]
+    chains = [_repair_chain(repairs, plan.workspace)] + [_hold_chain(name) for name in sorted(held)]
     for change in plan.changes:
+        if change.repair:
+            continue
         if change.kind == "connection":
             chains.append(_connection_chain(change))
         elif _staged(change, strategy, held):
-            chains.append(_blue_green(change, states) if strategy == "blue-green" else _canary(change, states))
+            chains += _blue_green(change, states) if strategy == "blue-green" else [_canary(change, states)]
         else:
             chains.append(_processor_chain(change, held))
     chains.append(_health_chain(plan.workspace, chains))
@@ -81,6 +90,21 @@ def _held(plan: Plan, states: dict[str, str]) -> set[str]:
         if c.kind == "processor" and c.before and states.get(c.name) in RUNNING
         and referenced_connections(c.before["pipeline"], c.before.get("options")) & replaced
     }
+
+
+def _repair_chain(repairs: list[Change], workspace: str) -> Chain:
+    """Sequential, in plan order: a rename's target name is free only once the step before ran."""
+    chain = Chain(Phase.REPAIR, "workspace", workspace)
+    for change in repairs:
+        current = change.renamed_from or change.name
+        if change.live_state in RUNNING:
+            chain.add(K.STOP_PROCESSOR, Target("processor", current), note="repair")
+        if change.action is Action.RENAME:
+            chain.add(K.RENAME_PROCESSOR, Target("processor", current), {"name": change.name},
+                      note="repair: same _id, checkpoint and counters")
+        else:
+            chain.add(K.DELETE_PROCESSOR, Target("processor", current), note="repair: " + change.reason)
+    return chain
 
 
 def _hold_chain(name: str) -> Chain:
@@ -184,11 +208,10 @@ def _remove_copy(chain: Chain, name: str, states: dict[str, str], note: str) -> 
     chain.add(K.DELETE_PROCESSOR, Target("processor", name), note=note)
 
 
-def _blue_green(change: Change, states: dict[str, str]) -> Chain:
+def _blue_green(change: Change, states: dict[str, str]) -> list[Chain]:
     x = change.name
-    blue, green = x + BLUE_SUFFIX, x + GREEN_SUFFIX
+    blue, green, retired = x + BLUE_SUFFIX, x + GREEN_SUFFIX, x + RETIRED_SUFFIX
     chain = Chain(Phase.PROCESSORS, "processor", x)
-    _remove_copy(chain, blue, states, "older rollback target")
     _remove_copy(chain, green, states, "left over by an interrupted deploy")
     start = {"tier": change.tier, "resumeFromCheckpoint": True}
     note = f"new definition without a checkpoint; writes to {x}'s sinks while it is verified"
@@ -198,10 +221,18 @@ def _blue_green(change: Change, states: dict[str, str]) -> Chain:
     chain.add(K.VERIFY_HEALTH, Target("processor", green), {"processors": [green]})
     if states.get(x) in RUNNING:
         chain.add(K.STOP_PROCESSOR, Target("processor", x))
+    cleanup = Chain(Phase.PROCESSOR_DELETES, "processor", retired)
+    if blue in states:
+        _remove_copy(chain, retired, states, "an even older rollback target")
+        if states[blue] in RUNNING:
+            chain.add(K.STOP_PROCESSOR, Target("processor", blue))
+        chain.add(K.RENAME_PROCESSOR, Target("processor", blue), {"name": retired}, note=RETIRED_NOTE)
+        cleanup.add(K.DELETE_PROCESSOR, Target("processor", retired), note="the new rollback target is " + blue)
     chain.add(K.RENAME_PROCESSOR, Target("processor", x), {"name": blue}, note=BLUE_NOTE)
     chain.add(K.STOP_PROCESSOR, Target("processor", green))
     chain.add(K.RENAME_PROCESSOR, Target("processor", green), {"name": x})
-    return chain.add(K.START_PROCESSOR, Target("processor", x), start, note="resumes the green copy's checkpoint")
+    chain.add(K.START_PROCESSOR, Target("processor", x), start, note="resumes the green copy's checkpoint")
+    return [chain, cleanup]
 
 
 def _canary(change: Change, states: dict[str, str]) -> Chain:
@@ -230,61 +261,3 @@ def _health_chain(workspace: str, chains: list[Chain]) -> Chain:
         names = sorted(s.target.name for s in starts)
         chain.add(K.VERIFY_HEALTH, Target("workspace", workspace), {"processors": names})
     return chain
-
-
-def shadow_definition(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
-    """Copy of processor definition ``doc`` whose sink and DLQ write to ``__canary`` targets."""
-    shadow = copy.deepcopy(doc)
-    pipeline = shadow.get("pipeline") or []
-    if not pipeline or not isinstance(pipeline[-1], dict):
-        raise _cannot(source, "its pipeline has no sink stage")
-    calls = sorted({key for stage in pipeline if isinstance(stage, dict) for key in stage} & SIDE_EFFECTS)
-    if calls:  # the canary would call the endpoint / function a second time for every document
-        raise _cannot(source, f"its {', '.join(calls)} stage has side effects a shadow copy would repeat")
-    _own_consumer_group(pipeline[0], source)
-    _shadow_sink(pipeline[-1], source)
-    dlq = (shadow.get("options") or {}).get("dlq")
-    if isinstance(dlq, dict) and dlq.get("coll") is not None:
-        dlq["coll"] = _suffixed(dlq["coll"], source, "options.dlq.coll")
-    return shadow
-
-
-def _own_consumer_group(stage: Any, source: str) -> None:
-    """A Kafka source with a fixed group_id would share partitions (and committed offsets) with
-    the live processor, taking messages away from it: give the canary its own group."""
-    config = ((stage or {}).get("$source") or {}).get("config") if isinstance(stage, dict) else None
-    if isinstance(config, dict) and config.get("group_id") is not None:
-        config["group_id"] = _suffixed(config["group_id"], source, "$source.config.group_id")
-
-
-def _shadow_sink(stage: dict[str, Any], source: str) -> None:
-    if isinstance(stage.get("$merge"), dict):
-        into = stage["$merge"].get("into")
-        if not isinstance(into, dict):
-            raise _cannot(source, "$merge.into is not a document")
-        into["coll"] = _suffixed(into.get("coll"), source, "$merge.into.coll")
-        return
-    emit = stage.get("$emit")
-    if not isinstance(emit, dict):
-        raise _cannot(source, f"its sink {next(iter(stage), '?')} has no shadow form")
-    if emit.get("connectionName") == TEST_LOG:
-        return
-    if "topic" in emit:
-        emit["topic"] = _suffixed(emit["topic"], source, "$emit.topic")
-    elif "coll" in emit:
-        emit["coll"] = _suffixed(emit["coll"], source, "$emit.coll")
-    else:
-        raise _cannot(source, "its $emit writes to S3 or Kinesis, which have no shadow form")
-
-
-def _suffixed(value: Any, source: str, where: str) -> str:
-    if not isinstance(value, str):
-        raise _cannot(source, f"{where} is an expression, not a fixed name")
-    return value + CANARY_SUFFIX
-
-
-def _cannot(source: str, why: str) -> StrategyError:
-    return StrategyError(
-        f"processor {source}: canary cannot shadow its output ({why}); deploy it with "
-        "--strategy in-place or blue-green"
-    )

@@ -16,9 +16,12 @@ JSON format (``format_version`` 1; what ``deploy --plan FILE`` reads)::
                   "consequence": str, "stop_window": str, "reason": str,
                   "tier": str|null, "desired_state": "STARTED"|"STOPPED"|null,
                   "live_state": str|null, "secret_paths": [JSON pointer, ...],
-                  "missing_secrets": [JSON pointer, ...]}]}
+                  "missing_secrets": [JSON pointer, ...],
+                  "renamed_from": str|null, "repair": bool}],
+     "lock": object|null}
 
-``changes`` is in apply order. No secret value is ever in a plan: processor definitions show
+``changes`` is in apply order: repairs first (``repair`` true: leftovers of an interrupted deploy
+removed, originals renamed back, see ``planning.repairs``), then the rest. No secret value is ever in a plan: processor definitions show
 "(secret)" in place of each one, connection documents leave them out, and ``fields`` show a
 changed secret as "(secret)" on both sides. ``secret_paths`` lists the secrets apply takes from
 the Git file of the same name when it sends the object; ``missing_secrets`` those of them no Git
@@ -51,6 +54,7 @@ class Action(str, Enum):
     START = "start"
     STOP = "stop"
     DELETE = "delete"
+    RENAME = "rename"  # a repair: an existing processor gets its name back (same _id and state)
     NOOP = "no-op"
 
 
@@ -73,6 +77,8 @@ class Change:
     live_state: str | None = None  # processors: state when planned
     secret_paths: tuple[str, ...] = ()  # secrets apply fills in from the Git file when it sends this object
     missing_secrets: tuple[str, ...] = ()  # of those, the ones no Git file supplies: apply refuses
+    renamed_from: str | None = None  # RENAME: the processor's current name
+    repair: bool = False  # applied before anything else (planning/repairs.py), in plan order
 
     def __repr__(self) -> str:  # a plan holds no secrets; this keeps a hand-made Change honest too
         hidden = {p for doc in (self.before, self.after) for p in document_secrets(self.kind, doc, self.secret_paths)}
@@ -92,6 +98,7 @@ class Plan:
     rotate_secrets: bool = False
     exact: bool = False  # rollback: reserved copies (__blue, __canary) were planned too
     default_tier: str = ""
+    lock: dict[str, Any] | None = None  # the deploy lock as read with live state (deploy/lock.py), for people
 
     def has_changes(self) -> bool:
         """True when apply would do anything (the one place this is decided)."""
@@ -173,6 +180,7 @@ def _plan_from_dict(doc: dict[str, Any]) -> Plan:
         rotate_secrets=bool(doc.get("rotate_secrets", False)),
         exact=bool(doc.get("exact", False)),
         default_tier=_text(doc.get("default_tier", "")),
+        lock=_object(doc.get("lock")),
     )
 
 
@@ -195,6 +203,8 @@ def _change_from_dict(doc: dict[str, Any]) -> Change:
         live_state=doc.get("live_state"),
         secret_paths=tuple(_text(p) for p in doc.get("secret_paths", [])),
         missing_secrets=tuple(_text(p) for p in doc.get("missing_secrets", [])),
+        renamed_from=_optional_text(doc.get("renamed_from")),
+        repair=bool(doc.get("repair", False)),
     )
 
 
@@ -202,6 +212,10 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, found {type(value).__name__}")
     return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _object(value: Any) -> dict[str, Any] | None:

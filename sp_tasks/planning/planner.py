@@ -12,16 +12,24 @@ ProcessorSpec, or a mapping name → tier, e.g. tier advice for ``auto``); else 
 
 ``exact`` is for rollback to a snapshot: everything not in the snapshot is deleted, including
 the ``__blue``/``__green``/``__canary`` copies a deploy made (it implies prune for processors).
+``identities`` (the snapshot's name → ``_id``) makes a rollback rename a processor back rather
+than recreate it; without it, leftovers of an interrupted deploy are repaired unless ``lock``
+says a live deploy owns them (``planning.repairs``). Repairs come first, in their own order; the
+rest is planned against live state as the repairs leave it. Pruning X also removes its
+rollback targets (``X__blue``, ``X__retired``): left alone they would look like an interrupted
+cut-over and be renamed back to X.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from dataclasses import replace
+from typing import Any, Callable, Mapping
 
 from sp_tasks.errors import ConfigError
-from sp_tasks.model import TIERS, DesiredState, LiveState, ProcessorSpec
+from sp_tasks.model import BLUE_SUFFIX, RETIRED_SUFFIX, TIERS, DesiredState, LiveState, ProcessorSpec
 from sp_tasks.planning.connections import decide_connection, referenced_connections
 from sp_tasks.planning.plan import Action, Change, Plan, fingerprint
 from sp_tasks.planning.processors import decide_processor
+from sp_tasks.planning.repairs import plan_repairs, project
 
 TierSource = Callable[[ProcessorSpec], str] | Mapping[str, str] | None
 
@@ -39,21 +47,28 @@ def compute_plan(
     resolve_tier: TierSource = None,
     created_at: str = "",
     exact: bool = False,
+    identities: Mapping[str, str] | None = None,
+    lock: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Decide what deploy would do to ``live`` to make it match ``desired``."""
-    processors = _plan_processors(desired, live, default_tier, resolve_tier, prune=prune, exact=exact)
-    connections = _plan_connections(desired, live, processors, prune=prune or exact, rotate_secrets=rotate_secrets)
+    if exact and identities is None:
+        identities = {}  # a rollback restores what the snapshot recorded, leftovers included
+    repairs = plan_repairs(live, identities=identities, deploy_running=bool(lock and lock.get("live")))
+    repaired = project(live, repairs)
+    processors = _plan_processors(desired, repaired, default_tier, resolve_tier, prune=prune, exact=exact)
+    connections = _plan_connections(desired, repaired, processors, prune=prune or exact, rotate_secrets=rotate_secrets)
     return Plan(
         environment=environment,
         workspace=workspace,
         project_id=project_id,
         created_at=created_at,
-        changes=tuple(sorted(connections + processors, key=order_key)),
+        changes=tuple(repairs) + tuple(sorted(connections + processors, key=order_key)),
         live_fingerprint=fingerprint(live),
         prune=prune,
         rotate_secrets=rotate_secrets,
         exact=exact,
         default_tier=default_tier,
+        lock=dict(lock) if lock else None,
     )
 
 
@@ -79,7 +94,26 @@ def _plan_processors(desired, live, default_tier, resolve_tier, *, prune: bool, 
         for proc in live.processors
         if proc.name not in wanted
     ]
-    return changes
+    return _with_targets_of_deleted(changes)
+
+
+def _with_targets_of_deleted(changes: list[Change]) -> list[Change]:
+    """Rollback targets of a pruned processor go with it (see module docstring)."""
+    deleted = {c.name for c in changes if c.action is Action.DELETE}
+    return [_deleted_target(c) if c.action is Action.NOOP and c.after is None and _target_of(c.name) in deleted
+            else c for c in changes]
+
+
+def _target_of(name: str) -> str:
+    for suffix in (BLUE_SUFFIX, RETIRED_SUFFIX):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return ""
+
+
+def _deleted_target(change: Change) -> Change:
+    return replace(change, action=Action.DELETE, reason=f"rollback target of {_target_of(change.name)}, which is "
+                   "deleted", consequence="processor, checkpoint and window state are destroyed", stop_window="permanent")
 
 
 def _tier_resolver(default_tier: str, resolve_tier: TierSource) -> Callable[[ProcessorSpec], str]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sp_tasks.model import RESERVED_SUFFIXES, LiveProcessor, ProcessorSpec
+from sp_tasks.model import BLUE_SUFFIX, RESERVED_SUFFIXES, RETIRED_SUFFIX, LiveProcessor, ProcessorSpec
 from sp_tasks.planning.diff import FieldChange, changed_stages, compute_diff, redacted
 from sp_tasks.planning.normalize import comparable, processor_document, same
 from sp_tasks.planning.plan import Action, Change
@@ -74,8 +74,7 @@ def _live_only(proc: LiveProcessor, *, prune: bool, exact: bool) -> Change:
     before = redact(before, processor_secrets(before))
     common = dict(kind="processor", name=proc.name, before=before, tier=proc.tier, live_state=proc.state)
     if proc.name.endswith(RESERVED_SUFFIXES) and not exact:
-        reason = "deploy copy (rollback target, green or canary): never pruned implicitly"
-        return Change(action=Action.NOOP, reason=reason, **common)
+        return Change(action=Action.NOOP, reason=_copy_reason(proc.name), **common)
     if not (prune or exact):
         return Change(action=Action.NOOP, reason="not in git (prune off)", **common)
     return Change(
@@ -85,6 +84,12 @@ def _live_only(proc: LiveProcessor, *, prune: bool, exact: bool) -> Change:
         stop_window="permanent",
         **common,
     )
+
+
+def _copy_reason(name: str) -> str:
+    if name.endswith((BLUE_SUFFIX, RETIRED_SUFFIX)):
+        return "rollback target kept by a blue-green deploy: never pruned implicitly"
+    return "copy made by the deploy in progress (it holds the deploy lock): left to it"
 
 
 def _compare(spec: ProcessorSpec, proc: LiveProcessor, tier: str | None) -> Change:

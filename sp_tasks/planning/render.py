@@ -22,6 +22,7 @@ SYMBOLS = {
     Action.DELETE: "-",
     Action.START: ">",
     Action.STOP: "■",
+    Action.RENAME: "»",
     Action.NOOP: "=",
 }
 SUMMARY_WORDS = (
@@ -32,6 +33,7 @@ SUMMARY_WORDS = (
     (Action.START, "to start"),
     (Action.STOP, "to stop"),
     (Action.DELETE, "to delete"),
+    (Action.RENAME, "to rename back"),
 )
 VALUE_WIDTH = 100
 
@@ -45,6 +47,10 @@ def summary_line(plan: Plan) -> str:
 
 def render_text(plan: Plan) -> str:
     lines = [f"Plan for environment {plan.environment!r}: workspace {plan.workspace!r}, project {plan.project_id}", ""]
+    lines += [f"  {line}" for line in lock_lines(plan.lock)] + ([""] if plan.lock else [])
+    if any(c.repair for c in plan.changes):
+        lines += ["  Repairs first (an interrupted deploy or a rollback: every existing processor keeps its _id "
+                  "and state):", ""]
     for change in _shown(plan):
         lines += _change_lines(change) + [""]
     if not plan.has_changes():
@@ -61,7 +67,23 @@ def _informational(change: Change) -> bool:
     return bool(change.reason) and (change.after is None or change.live_state == "FAILED")
 
 
+def lock_lines(lock: dict | None) -> list[str]:
+    """What the plan knows of the deploy lock (deploy/lock.py describes the fields)."""
+    if not lock:
+        return []
+    who = f"{lock.get('owner', '?')} on {lock.get('host', '?')} (pid {lock.get('pid', '?')})"
+    what = f"{lock.get('strategy') or ''} {lock.get('operation', 'deploy')}".strip()
+    since = f"since {lock.get('started_at', '?')}, expires {lock.get('expires_at', '?')}"
+    if lock.get("live"):
+        return [f"Locked: a {what} by {who} is running ({since}); deploy waits for it, or break it with "
+                f"`invoke unlock --env {lock.get('environment', 'E')}` if it is dead"]
+    return [f"Stale lock: a {what} by {who} did not finish ({since}; {lock.get('stale_because', 'expired')}); "
+            "the next deploy takes it over and repairs what it left"]
+
+
 def _state(change: Change) -> str:
+    if change.action is Action.RENAME:
+        return f" (from {change.renamed_from}, {change.live_state})"
     if not change.desired_state:
         return ""
     if change.live_state == change.desired_state:
@@ -132,6 +154,7 @@ def _short(value: Any) -> str:
 def render_markdown(plan: Plan) -> str:
     """For PR comments and $GITHUB_STEP_SUMMARY: summary, one table row per change, details."""
     lines = [f"### Plan for `{plan.environment}` (workspace `{plan.workspace}`)", "", f"**{summary_line(plan)}**", ""]
+    lines += [f"> {line}" for line in lock_lines(plan.lock)] + ([""] if plan.lock else [])
     shown = _shown(plan)
     if not shown:
         return "\n".join(lines + ["No changes. Live state matches Git.", ""])

@@ -54,6 +54,14 @@ def desired_from_snapshot(snapshot: dict[str, Any], *, source: str = "snapshot")
         raise DataFileError(f"{source}: malformed processor or connection ({type(err).__name__}: {err})") from None
 
 
+def identities_from_snapshot(snapshot: dict[str, Any], *, source: str = "snapshot") -> dict[str, str]:
+    """Processor name → ``_id`` as the snapshot recorded them: a rollback renames a processor that
+    still exists under another name back, instead of recreating it without its state."""
+    processors, _ = _documents(snapshot, source)
+    return {doc["name"]: doc["_id"] for doc in processors
+            if isinstance(doc.get("name"), str) and isinstance(doc.get("_id"), str) and doc["_id"]}
+
+
 def live_from_snapshot(snapshot: dict[str, Any], *, source: str = "snapshot") -> LiveState:
     """The state recorded in ``snapshot`` as a LiveState, e.g. to fingerprint and compare."""
     processors, connections = _documents(snapshot, source)

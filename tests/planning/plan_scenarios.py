@@ -4,7 +4,8 @@ A scenario holds ``desired/processors/*.json`` and ``desired/connections/*.json`
 user writes them; ``"state"`` in a processor file is its desired state) or ``snapshot.json``
 (rollback: the snapshot is the desired state), ``live.json`` (a snapshot-format document with
 API documents exactly as GET/list return them, noise included), optional ``args.json``
-(``prune``, ``rotate_secrets``, ``exact``, ``default_tier``, ``strategy``), and the expected
+(``prune``, ``rotate_secrets``, ``exact``, ``default_tier``, ``strategy``, ``lock``; a snapshot's
+``_id``s are the rollback's identities), and the expected
 ``expected.json`` (plan JSON without created_at), ``expected.txt`` and ``expected_steps.json``.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sp_tasks.deploy.strategies import build_steps
 from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState
 from sp_tasks.planning.normalize import get_pointer, secret_pointers
 from sp_tasks.planning.planner import compute_plan
-from sp_tasks.planning.snapshot_desired import desired_from_snapshot, live_from_snapshot
+from sp_tasks.planning.snapshot_desired import desired_from_snapshot, identities_from_snapshot, live_from_snapshot
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "plan"
 CREATED_AT = "2024-06-01T12:00:00Z"
@@ -69,6 +70,7 @@ def run_scenario(case: Path):
     """(plan, steps, secret values) for one scenario directory."""
     args = _read(case / "args.json") if (case / "args.json").exists() else {}
     desired, live = load_desired(case), live_from_snapshot(_read(case / "live.json"))
+    snapshot = case / "snapshot.json"
     plan = compute_plan(
         desired,
         live,
@@ -79,6 +81,8 @@ def run_scenario(case: Path):
         prune=args.get("prune", False),
         rotate_secrets=args.get("rotate_secrets", False),
         exact=args.get("exact", False),
+        identities=identities_from_snapshot(_read(snapshot)) if snapshot.exists() else None,
+        lock=args.get("lock"),
         created_at=CREATED_AT,
     )
     steps = build_steps(plan, strategy=args.get("strategy", "in-place"), live=live)
