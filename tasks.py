@@ -97,22 +97,29 @@ def _runner(settings):
     return Runner(settings, open_client(settings))
 
 
-def _confirm(yes):
-    """Ask before writing; refuse in a non-interactive session unless --yes was given."""
+def _ask(yes, refusal="pass --yes"):
+    """Confirm an action: --yes, else ask on a terminal; refuse (ConfigError) when nobody can answer."""
     import sys
 
     from sp_tasks.errors import ConfigError
-    from sp_tasks.planning.render import summary_line
 
-    def confirm(plan):
+    def confirm(question):
         if yes:
             return True
         if not sys.stdin.isatty():
-            raise ConfigError("refusing to change the workspace without confirmation in a non-interactive "
-                              "session: review `invoke plan`, then pass --yes")
-        return input(f"{summary_line(plan)}\nApply to {plan.environment}? [y/N] ").strip().lower() in ("y", "yes")
+            raise ConfigError(f"refusing to change the workspace without confirmation in a non-interactive "
+                              f"session: {refusal}")
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
     return confirm
+
+
+def _confirm(yes):
+    """Ask before applying a plan; refuse in a non-interactive session unless --yes was given."""
+    from sp_tasks.planning.render import summary_line
+
+    ask = _ask(yes, "review `invoke plan`, then pass --yes")
+    return lambda plan: ask(f"{summary_line(plan)}\nApply to {plan.environment}?")
 
 
 def _show_plan(fmt, strategy="in-place"):
@@ -251,6 +258,58 @@ def drift(c, env=None, format="text"):
     exit_with(ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS)
 
 
+# -- feature environments ---------------------------------------------------------------------
+@task(positional=["name"],
+      help={"name": "feature name or branch (feature/My_Thing -> environment my-thing, workspace feature-my-thing)",
+            "from": "committed environment to derive from: project, credentials, variables (default staging)",
+            "tier": "DEFAULT_TIER of the feature environment (default: the base's, else SP2)",
+            "yes": "do not ask for confirmation (CI)", "format": "text (default), markdown or json"})
+@reports_errors
+def env_create(c, name, from_="staging", tier=None, yes=False, format="text"):
+    """Derive a feature environment from --from, create its workspace and deploy Git to it (idempotent)."""
+    import sys
+
+    from sp_tasks.deploy import service
+    from sp_tasks.desired import load_desired
+    from sp_tasks.feature.derive import derive
+
+    fmt = check_format(format, ("text", "markdown", "json"))
+    env = derive(ROOT, name, base=from_, tier=tier)
+    print(f"  {env.describe()}", file=sys.stderr, flush=True)
+    settings = _settings(c, env.name)
+    desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
+    runner = _runner(settings)
+    # The feature workspace belongs to the branch alone: what the branch no longer defines goes (prune).
+    _emit_outcome(fmt, lambda: service.deploy(runner, desired, prune=True, confirm=_confirm(yes),
+                                              show_plan=_show_plan(fmt)))
+
+
+@task(positional=["name"],
+      help={"name": "feature name or branch, as given to env.create",
+            "from": "base to derive the environment from when its files are not here, e.g. in a fresh CI "
+                    "checkout (default staging)",
+            "yes": "do not ask for confirmation (CI)", "format": "text (default) or json"})
+@reports_errors
+def env_destroy(c, name, from_="staging", yes=False, format="text"):
+    """Stop and delete a feature environment's processors, then its connections, then its workspace; verify."""
+    from sp_tasks.errors import DeployError
+    from sp_tasks.feature import derive, teardown
+
+    fmt = check_format(format, ("text", "json"))
+    env = derive.existing(ROOT, name) or derive.derive(ROOT, name, base=from_)
+    settings = _settings(c, env.name)
+    teardown.check_feature(settings, env)
+    try:
+        outcome = teardown.destroy(_runner(settings), confirm=_ask(yes))
+    except DeployError as err:
+        if fmt == "json" and isinstance(err.result, teardown.Teardown):
+            emit(err.result.to_json(), fmt)
+        raise
+    if outcome.complete:
+        derive.remove(ROOT, env)
+    emit(outcome.to_json() if fmt == "json" else teardown.render_text(outcome), fmt)
+
+
 # -- profiling: compare-baseline, charts, report ------------------------------------------------
 @task(iterable=["processor"],
       help={"env": "environment to profile (default local)", "duration": "seconds to sample (default 60)",
@@ -320,9 +379,12 @@ emulator = Collection("emulator")
 emulator.add_task(emulator_start, "start")
 emulator.add_task(emulator_stop, "stop")
 emulator.add_task(emulator_status, "status")
+environments = Collection("env")
+environments.add_task(env_create, "create")
+environments.add_task(env_destroy, "destroy")
 
 # Register new tasks here as well as defining them above.
-ns = Collection(emulator)
+ns = Collection(emulator, environments)
 ns.add_task(validate)
 ns.add_task(tier_advise)
 for _task in (plan, snapshot, deploy, rollback, drift, profile):

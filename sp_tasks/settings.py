@@ -25,6 +25,8 @@ DEFAULT_EMULATOR_PORT = 27999  # next to MongoDB's 27017-27019; override with EM
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
 SECTIONS = ("health",)  # thresholds.json sub-objects owned by other modules (deploy/health.py)
+# Feature environments (sp_tasks.feature) are generated here, not committed: see docs/feature-environments.md.
+DERIVED_ENVIRONMENTS = Path(".sp") / "environments"
 _BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # (kind, id variable, secret variable) in precedence order; the first complete pair wins.
 CREDENTIAL_SOURCES = (
@@ -68,6 +70,7 @@ class EnvSettings:
     thresholds: Mapping[str, Any] = field(default_factory=dict, compare=False)
     github_actions: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    directory: str = ""  # relative to root; "" = environments/<name> (a derived one lives under .sp/)
 
     @property
     def is_emulator(self) -> bool:
@@ -75,7 +78,7 @@ class EnvSettings:
 
     @property
     def config_file(self) -> str:
-        return f"environments/{self.name}/config.env"
+        return f"{self.directory or f'environments/{self.name}'}/config.env"
 
     @property
     def baselines_dir(self) -> Path:
@@ -116,21 +119,34 @@ def load_settings(env: str, root: Path = Path("."), environ: Mapping[str, str] |
     """Read ``environments/<env>/``; raises one ConfigError listing every problem found."""
     environ = dict(os.environ if environ is None else environ)
     root = Path(root)
-    directory = root / "environments" / env
-    if not _NAME.match(env) or not directory.is_dir():
+    relative = environment_dir(root, env) if _NAME.match(env) else None
+    if relative is None:
         raise ConfigError(_missing_env_message(env, root))
+    directory = root / relative
     problems: list[str] = []
     config_path = directory / "config.env"
     if not config_path.is_file():
-        raise ConfigError(f"environments/{env}/config.env does not exist: create it (see docs/file-formats.md)")
+        raise ConfigError(f"{relative.as_posix()}/config.env does not exist: create it (see docs/file-formats.md)")
     variables = envfile.parse(config_path.read_text(encoding="utf-8"), environ, problems)
-    thresholds = _load_thresholds(directory / "thresholds.json", problems)
+    thresholds = _load_thresholds(directory / "thresholds.json", problems, f"{relative.as_posix()}/thresholds.json")
     values = _resolve(variables, environ, problems)
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(f"environment '{env}' is not usable (environments/{env}/):\n{listing}")
+        raise ConfigError(f"environment '{env}' is not usable ({relative.as_posix()}/):\n{listing}")
+    derived = relative.parts[0] != "environments"
     return EnvSettings(name=env, root=root, variables=variables, thresholds=thresholds,
-                       github_actions=environ.get("GITHUB_ACTIONS") == "true", environ=environ, **values)
+                       github_actions=environ.get("GITHUB_ACTIONS") == "true", environ=environ,
+                       directory=relative.as_posix() if derived else "", **values)
+
+
+def environment_dir(root: Path, env: str) -> Path | None:
+    """Where environment ``env`` lives, relative to ``root``: ``environments/<env>`` (committed), else
+    a derived feature environment under ``.sp/environments/<env>``; None when neither exists.
+    A committed environment always wins, so a derived one can never shadow staging or production."""
+    for relative in (Path("environments") / env, DERIVED_ENVIRONMENTS / env):
+        if (root / relative).is_dir():
+            return relative
+    return None
 
 
 def _resolve(variables: Mapping[str, str], environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
@@ -178,11 +194,10 @@ def _flag(key: str, text: str | None, default: bool, problems: list[str]) -> boo
     return _BOOLS[text.lower()]
 
 
-def _load_thresholds(path: Path, problems: list[str]) -> dict[str, Any]:
+def _load_thresholds(path: Path, problems: list[str], where: str) -> dict[str, Any]:
     """thresholds.json: numbers/booleans/null by key, plus ``processors: {name: {key: value}}``."""
     if not path.is_file():
         return {}
-    where = f"environments/{path.parent.name}/thresholds.json"
     try:
         doc = parse(path.read_text(encoding="utf-8"), where).value
     except MalformedJson as err:

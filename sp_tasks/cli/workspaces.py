@@ -4,7 +4,9 @@ The workspace is the environment's ``WORKSPACE_NAME``: create and delete act on 
 different NAME is refused, so a typo cannot delete the wrong workspace), ``details`` may look at
 any workspace of the project. Create goes through ``Runner.ensure_workspace`` (the env's
 CLOUD_PROVIDER, REGION, DEFAULT_TIER and its ALLOW_CREATE_WORKSPACE policy); delete refuses while
-processors run and asks for confirmation unless ``--yes``.
+processors run and asks for confirmation unless ``--yes``. The one other name ``create`` accepts is
+the seed guide's ``feature-X``: it derives the feature environment X from ``--env``
+(``sp_tasks.feature``, docs/feature-environments.md) and creates that environment's workspace.
 """
 from __future__ import annotations
 
@@ -76,23 +78,46 @@ def _own_workspace(ctx) -> str:
     name, own = ctx.args.name, ctx.settings.workspace
     if name and name != own:
         raise ConfigError(f"{name} is not the workspace of environment {ctx.settings.name} ({own}): "
-                          f"choose the environment with --env, or set WORKSPACE_NAME in {ctx.settings.config_file}")
+                          f"choose the environment with --env, or set WORKSPACE_NAME in {ctx.settings.config_file} "
+                          "(create also accepts feature-NAME: a feature environment derived from --env)")
     return own
 
 
 def cmd_create(ctx) -> int:
-    name = _own_workspace(ctx)
-    runner = ctx.runner()
+    from sp_tasks.feature.naming import is_feature_workspace
+
+    if ctx.args.name and ctx.args.name != ctx.settings.workspace and is_feature_workspace(ctx.args.name):
+        return _create_feature(ctx, ctx.args.name)
+    return _create(ctx, ctx.runner(), _own_workspace(ctx))
+
+
+def _create(ctx, runner, name: str, extra: dict | None = None, hint: str = "") -> int:
     live = runner.live()
     existed = live.workspace is not None
     runner.ensure_workspace(live)
-    doc = ctx.client.get_workspace()
-    message = f"workspace {name} already exists" if existed else f"workspace {name} created"
+    doc = runner.client.get_workspace()
     if ctx.json:
-        ctx.emit_json({"workspace": name, "created": not existed, "details": doc})
+        ctx.emit_json({"workspace": name, "created": not existed, **(extra or {}), "details": doc})
     else:
-        ctx.emit(message)
+        ctx.emit((f"workspace {name} already exists" if existed else f"workspace {name} created") + hint)
     return 0
+
+
+def _create_feature(ctx, given: str) -> int:
+    """The seed's ``sp workspaces create feature-X``: derive environment X from --env, create its workspace."""
+    from sp_tasks.atlas.connect import open_client
+    from sp_tasks.deploy.service import Runner
+    from sp_tasks.feature.derive import derive
+    from sp_tasks.settings import load_settings
+
+    env = derive(ctx.settings.root, given, base=ctx.settings.name)
+    ctx.progress(env.describe())
+    settings = load_settings(env.name, ctx.settings.root)
+    with open_client(settings) as client:
+        hint = (f"\nfeature environment {env.name}: continue with `sp --env {env.name} processors create --all` "
+                f"(or `invoke env.create {env.name} --from {env.base}`); remove it with `invoke env.destroy {env.name}`")
+        return _create(ctx, Runner(settings, client, progress=ctx.progress), env.workspace,
+                       {"environment": env.name, "base": env.base}, hint)
 
 
 def cmd_delete(ctx) -> int:
