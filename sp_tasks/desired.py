@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from sp_tasks import jsonpos
+from sp_tasks import jsonpos, pointers, redaction
 from sp_tasks.diagnostics import Problem
 from sp_tasks.errors import MalformedJson, ValidationFailed
 from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState
-from sp_tasks.secrets import connection_secrets, is_secret_name, processor_secrets
+from sp_tasks.secrets import connection_secrets, document_secrets, is_secret_name, processor_secrets
 
 if TYPE_CHECKING:
     from sp_tasks.settings import EnvSettings
@@ -71,6 +71,10 @@ def load_project(settings: "EnvSettings") -> Project:
         for kind, folder in ((PROCESSOR, "processors"), (CONNECTION, "connections"))
         for path in sorted((settings.root / folder).glob("*.json"))
     ]
+    for source in files:  # a secret's value may travel where its place is unknown: an echoed error
+        if isinstance(source.doc, dict):
+            redaction.remember(*(pointers.get(source.doc, p)
+                                 for p in document_secrets(source.kind, source.doc, source.secret_places)))
     return Project(tuple(files), settings.config_file, settings.default_tier)
 
 

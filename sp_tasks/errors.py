@@ -3,12 +3,16 @@
 Every error the product raises derives from :class:`SpTasksError`; each class knows its exit
 code, so the single place that turns errors into process exits (``tasks.reports_errors``) needs
 no catch-ladder. Messages say what went wrong, where, and how to fix it, and must never contain a
-secret value: error texts are built from names and codes, not from request or response payloads.
+secret value: error texts are built from names and codes, and whatever a message carries from
+outside (an API error body, another exception's text) is scrubbed of every secret value the
+process knows (:mod:`sp_tasks.redaction`) when the message is read.
 """
 from __future__ import annotations
 
 from enum import IntEnum
 from typing import Any
+
+from sp_tasks import redaction
 
 
 class ExitStatus(IntEnum):
@@ -25,6 +29,12 @@ class SpTasksError(Exception):
     """Root of every sp-tasks error. ``str(err)`` is the user-facing message."""
 
     exit_status = ExitStatus.ERROR
+
+    def __str__(self) -> str:
+        return redaction.scrub(super().__str__())
+
+    def __repr__(self) -> str:
+        return redaction.scrub(super().__repr__())
 
 
 class ConfigError(SpTasksError):
@@ -76,16 +86,18 @@ class AtlasApiError(AtlasError):
         reason: str = "",
         parameters: list[Any] | None = None,
     ):
+        # Atlas may echo a request value back (a password in "invalid value ..."): scrubbed here,
+        # so no attribute a renderer reads later holds it either.
         self.status = status
         self.error_code = error_code
-        self.detail = detail
+        self.detail = redaction.scrub(detail)
         self.method = method
         self.path = path
-        self.reason = reason
-        self.parameters = list(parameters or [])
+        self.reason = redaction.scrub(reason)
+        self.parameters = redaction.scrub_data(list(parameters or []))
         where = f" on {method} {path}" if method else ""
         code = f" {error_code}" if error_code else ""
-        super().__init__(f"Atlas API {status}{code}{where}: {detail}")
+        super().__init__(f"Atlas API {status}{code}{where}: {self.detail}")
 
 
 class AtlasAuthError(AtlasApiError):

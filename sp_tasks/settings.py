@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from sp_tasks import envfile
+from sp_tasks import envfile, redaction
 from sp_tasks.errors import ConfigError, MalformedJson
 from sp_tasks.jsonpos import parse
 from sp_tasks.model import TIERS
+from sp_tasks.secrets import is_secret_name
 
 DEFAULT_BASE_URL = "https://cloud.mongodb.com"
 EMULATOR = "emulator"
@@ -106,6 +107,7 @@ class EnvSettings:
         for kind, id_var, secret_var in CREDENTIAL_SOURCES:
             user, secret = self.environ.get(id_var), self.environ.get(secret_var)
             if user and secret:
+                redaction.remember(secret)
                 return Credentials(kind, user, secret, f"{id_var}/{secret_var}")
             if user or secret:  # remembered, not fatal: a complete pair later in the order still wins
                 halves.append(f"{id_var if user else secret_var} is set but {secret_var if user else id_var} is not")
@@ -127,7 +129,10 @@ def load_settings(env: str, root: Path = Path("."), environ: Mapping[str, str] |
     config_path = directory / "config.env"
     if not config_path.is_file():
         raise ConfigError(f"{relative.as_posix()}/config.env does not exist: create it (see docs/file-formats.md)")
+    # Credential-named values are secrets wherever they travel from now on (sp_tasks.redaction).
+    redaction.remember_environment(environ, is_secret_name)
     variables = envfile.parse(config_path.read_text(encoding="utf-8"), environ, problems)
+    redaction.remember_environment(variables, is_secret_name)
     thresholds = _load_thresholds(directory / "thresholds.json", problems, f"{relative.as_posix()}/thresholds.json")
     values = _resolve(variables, environ, problems)
     if problems:

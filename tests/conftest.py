@@ -34,6 +34,10 @@ def _hermetic_environment(monkeypatch):
     for key in list(os.environ):
         if key.upper().startswith(_SCRUBBED_PREFIXES) or key.lower() in ("http_proxy", "https_proxy"):
             monkeypatch.delenv(key, raising=False)
+    yield
+    from sp_tasks import redaction
+
+    redaction.forget_all()  # secret values one test remembered must not scrub another's text
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Callable
 import requests
 from requests.auth import AuthBase, HTTPDigestAuth
 
+from sp_tasks import redaction
 from sp_tasks.atlas.paths import OAUTH_TOKEN_PATH
 from sp_tasks.errors import AtlasAuthError, AtlasUnavailable
 
@@ -76,6 +77,7 @@ class ServiceAccountAuth(AuthBase):
         except (ValueError, KeyError, TypeError):
             raise AtlasUnavailable(f"{self.token_url} answered without an access token; is the base URL right?") from None
         self.tokens_minted += 1
+        redaction.remember(token, basic)  # a token is a credential: scrubbed from every message
         return token, lifetime
 
     def _refresh_on_401(self, response: requests.Response, **kwargs) -> requests.Response:

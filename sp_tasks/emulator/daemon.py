@@ -4,6 +4,8 @@ Used by ``invoke emulator.start|stop|status`` and by every task whose environmen
 ``ATLAS_BASE_URL=emulator``. The process is ``python -m sp_tasks.emulator`` detached into its own
 session, logging to ``<data-dir>/emulator.log``; ``<data-dir>/emulator.pid`` records pid and URL.
 A running emulator is recognised by its ``/_emulator/health`` answer, so a second start reuses it.
+It starts with a scrubbed environment (:func:`emulator_environment`): it outlives the command that
+started it and needs none of the caller's credentials or connection passwords.
 """
 from __future__ import annotations
 
@@ -26,6 +28,11 @@ from sp_tasks.errors import ConfigError
 PID_FILE = "emulator.pid"
 LOG_FILE = "emulator.log"
 START_TIMEOUT = 20.0
+# What the emulator process may inherit: how to run Python and find sp_tasks, its locale and
+# temporary directory, and its own key pair. Everything else (Atlas keys, KAFKA_PASSWORD…) stays out.
+KEPT_VARIABLES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
+                            "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONUTF8", "PYTHONDONTWRITEBYTECODE",
+                            "SP_EMULATOR_PUBLIC_KEY", "SP_EMULATOR_PRIVATE_KEY"})
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) 
         cmd += ["--sample-rate", str(sample_rate)]
     with open(data / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, env=emulator_environment(os.environ))
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -110,6 +117,11 @@ def stop(data_dir: str | Path, port: int, timeout: float = 10.0) -> bool:
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     return True
+
+
+def emulator_environment(environ) -> dict[str, str]:
+    """The variables a background emulator starts with: :data:`KEPT_VARIABLES` and the locale."""
+    return {k: v for k, v in environ.items() if k in KEPT_VARIABLES or k.startswith("LC_")}
 
 
 @functools.lru_cache(maxsize=1)
