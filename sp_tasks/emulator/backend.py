@@ -44,7 +44,7 @@ class Backend:
     def _make_runtime(self, sample_rate: float):
         from sp_tasks.emulator.runtime import Runtime
 
-        return Runtime(self.db, sample_rate=sample_rate, on_failure=self._queue_failure)
+        return Runtime(self.db, sample_rate=sample_rate, on_failure=self._queue_failure, slowdown=self.faults.slowdown)
 
     def _queue_failure(self, processor_id: str, message: str) -> None:
         # Called from the runtime thread: never take self.lock here (see module docstring).

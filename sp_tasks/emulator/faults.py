@@ -4,6 +4,10 @@ Rules arrive as JSON through ``POST /_emulator/faults``:
   ``{"method": "POST", "path": "<regex>", "status": 429, "headers": {"Retry-After": "1"}, "count": 2}``
   ``{"path": "<regex>", "delay_ms": 20}``                 latency; no count = forever
   ``{"processor": "<name>", "fail_on_start": true}``      goes FAILED shortly after its next start
+  ``{"processor": "<name>", "slow_factor": 1.1, "slow_ms": 0}``
+                                                          its documents take 1.1× as long (+ slow_ms)
+                                                          from entering to their sink write, as the
+                                                          latency stats count it; no count = forever
   ``{"path": "<regex>", "status": 500, "after": 3}``      let 3 matching requests through first
   ``{"method": "POST", "path": "<regex>", "status": 500, "after_handler": true}``
                                                           the real handler runs (the write lands),
@@ -36,6 +40,8 @@ class Rule:
     after: int = 0
     processor: str | None = None
     fail_on_start: bool = False
+    slow_factor: float = 1.0  # a processor's documents count as this many times slower …
+    slow_ms: float = 0.0  # … plus this much (planted latency changes for perf-ab benchmarks)
     after_handler: bool = False  # run the real handler first, then answer with ``status``
 
     def matches(self, method: str, path: str) -> bool:
@@ -51,7 +57,7 @@ def parse_rules(payload: Any) -> list[Rule]:
         if not isinstance(item, dict):
             raise errors.validation(f"fault rule {index} must be an object")
         unknown = set(item) - {"method", "path", "status", "headers", "body", "delay_ms", "count", "after",
-                               "processor", "fail_on_start", "after_handler"}
+                               "processor", "fail_on_start", "after_handler", "slow_factor", "slow_ms"}
         if unknown:
             raise errors.invalid_attribute(f"rules[{index}].{sorted(unknown)[0]}")
         try:
@@ -67,11 +73,16 @@ def parse_rules(payload: Any) -> list[Rule]:
                 processor=item.get("processor"),
                 fail_on_start=bool(item.get("fail_on_start", False)),
                 after_handler=bool(item.get("after_handler", False)),
+                slow_factor=float(item.get("slow_factor", 1.0)),
+                slow_ms=float(item.get("slow_ms", 0.0)),
             ))
         except (re.error, TypeError, ValueError) as exc:
             raise errors.validation(f"fault rule {index} is invalid: {exc}")
         if rules[-1].after_handler and rules[-1].status is None:
             raise errors.validation(f"fault rule {index}: after_handler needs a status to answer with")
+        slow = rules[-1].slow_factor != 1.0 or rules[-1].slow_ms != 0.0
+        if slow and (rules[-1].processor is None or rules[-1].slow_factor < 1.0 or rules[-1].slow_ms < 0.0):
+            raise errors.validation(f"fault rule {index}: slow_factor (>= 1) and slow_ms (>= 0) need a processor")
     return rules
 
 
@@ -94,7 +105,8 @@ class Faults:
         with self._lock:
             return [{"method": r.method, "path": r.path.pattern if r.path else None, "status": r.status,
                      "delay_ms": r.delay_ms, "count": r.count, "after": r.after, "processor": r.processor,
-                     "fail_on_start": r.fail_on_start, "after_handler": r.after_handler} for r in self._rules]
+                     "fail_on_start": r.fail_on_start, "after_handler": r.after_handler,
+                     "slow_factor": r.slow_factor, "slow_ms": r.slow_ms} for r in self._rules]
 
     def for_request(self, method: str, path: str) -> tuple[float, Rule | None]:
         """Total delay (seconds) and the status rule, if any, that answers this request."""
@@ -121,6 +133,16 @@ class Faults:
                     self._consume(rule)
                     return True
         return False
+
+    def slowdown(self, processor: str) -> tuple[float, float]:
+        """(factor, extra ms) by which ``processor``'s document latencies are stretched (1.0, 0.0: none).
+        Read by the runtime thread on every sink write, so it never consumes a rule."""
+        factor, extra = 1.0, 0.0
+        with self._lock:
+            for rule in self._rules:
+                if rule.processor == processor and not rule.fail_on_start:
+                    factor, extra = factor * rule.slow_factor, extra + rule.slow_ms
+        return factor, extra
 
     def record(self, key: str) -> None:
         with self._lock:

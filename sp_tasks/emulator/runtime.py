@@ -79,8 +79,10 @@ class Checkpoints:
 
 class Runtime:
     def __init__(self, db: Database, *, sample_rate: float = 200.0, tick_seconds: float = 0.05,
-                 on_failure: Callable[[str, str], None] | None = None, clock: Callable[[], float] = time.time):
+                 on_failure: Callable[[str, str], None] | None = None, clock: Callable[[], float] = time.time,
+                 slowdown: Callable[[str], tuple[float, float]] = lambda _name: (1.0, 0.0)):
         self.db = db
+        self.slowdown = slowdown  # processor name -> (latency factor, extra ms): the slow fault rule
         self.clock = clock
         self.documents = DocumentStore(db)
         self.checkpoints = Checkpoints(db)
@@ -106,7 +108,7 @@ class Runtime:
         saved = self.checkpoints.load(spec.processor_id)
         try:
             engine = Engine(spec, self.documents, sample_rate=self.sample_rate, save=self.checkpoints.save,
-                            checkpoint=saved, clock=self.clock)
+                            checkpoint=saved, clock=self.clock, slow=lambda: self.slowdown(spec.name))
         except Exception as err:
             self._report(spec.processor_id, str(err) or type(err).__name__)
         else:

@@ -70,3 +70,12 @@ def test_bad_fault_rules_are_refused(emulator):
     for bad in ({"path": "(", "status": 500}, {"paht": "x"}, {"path": "x", "after_handler": True}):
         resp = requests.post(f"{emulator.url}/_emulator/faults", json=[bad], headers=ADMIN_HEADERS, timeout=5)
         assert resp.status_code == 400, bad
+
+
+def test_slow_rules_need_a_processor_and_a_slowdown_not_a_speedup(emulator):
+    for bad in ({"slow_factor": 1.1}, {"processor": "p", "slow_factor": 0.5}, {"processor": "p", "slow_ms": -1}):
+        resp = requests.post(f"{emulator.url}/_emulator/faults", json=[bad], headers=ADMIN_HEADERS, timeout=5)
+        assert resp.status_code == 400, bad
+    emulator.faults({"processor": "p", "slow_factor": 1.1})
+    [rule] = emulator.admin("GET", "faults")["rules"]
+    assert (rule["processor"], rule["slow_factor"], rule["slow_ms"]) == ("p", 1.1, 0.0)

@@ -257,3 +257,25 @@ def test_processors_chain_through_a_collection_while_running(make_runtime):
     rt.start(spec(1))
     events = wait_for(lambda: rt.documents.test_log(reader.processor_id))
     assert events[0]["operationType"] == "insert" and events[0]["ns"] == {"db": "db", "coll": "out"}
+
+
+def test_the_slow_fault_rule_stretches_one_processors_document_latency(tmp_path, recorder):
+    from sp_tasks.emulator.faults import Faults, parse_rules
+
+    faults = Faults()
+    faults.add(parse_rules({"processor": "p1", "slow_factor": 1.5, "slow_ms": 40}))
+    clock = Clock()
+    rt = Runtime(Database(tmp_path), sample_rate=100.0, tick_seconds=3600, on_failure=recorder, clock=clock,
+                 slowdown=faults.slowdown)
+    try:
+        for n in (1, 2):
+            rt.start(spec(n))
+        rt.tick()
+        clock.now += 0.5
+        rt.tick()  # the hand clock stands still inside a tick: unslowed documents take 0 µs
+        assert rt.stats(spec(1).processor_id)["latency"]["p50"] == 40_000
+        assert rt.stats(spec(2).processor_id)["latency"]["p50"] == 0
+    finally:
+        rt.close()
+    assert faults.slowdown("p1") == (1.5, 40.0) and faults.slowdown("p2") == (1.0, 0.0)
+    assert faults.take_fail_on_start("p1") is False  # a slow rule is not a failure rule

@@ -34,8 +34,10 @@ SaveCheckpoint = Callable[[Any, str, dict], None]  # (connection, processor_id, 
 
 class Engine:
     def __init__(self, spec: Any, store: Any, *, sample_rate: float, save: SaveCheckpoint,
-                 checkpoint: dict | None = None, clock: Callable[[], float] = time.time):
+                 checkpoint: dict | None = None, clock: Callable[[], float] = time.time,
+                 slow: Callable[[], tuple[float, float]] = lambda: (1.0, 0.0)):
         self.spec, self.store, self.save, self.clock = spec, store, save, clock
+        self.slow = slow  # (factor, extra ms) stretching measured latency: the emulator's slow fault rule
         self.plan = build_plan(spec, store, sample_rate)
         self.lock = threading.RLock()
         self.latency = Latency()
@@ -125,8 +127,9 @@ class Engine:
         by_ingest: dict[float, int] = {}
         for rec in written:
             by_ingest[rec.ingest] = by_ingest.get(rec.ingest, 0) + 1
+        factor, extra_ms = self.slow()
         for ingest, count in by_ingest.items():
-            self.latency.add(now, int((now - ingest) * 1_000_000), count)
+            self.latency.add(now, int(((now - ingest) * factor + extra_ms / 1000.0) * 1_000_000), count)
 
     def _checkpoint(self, conn: Any, status: str) -> None:
         self.save(conn, self.processor_id, self.state(status))
