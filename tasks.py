@@ -67,9 +67,13 @@ def validate(c, env=None, format=None):
     from sp_tasks.desired import load_project
     from sp_tasks.validation import validate_project
 
+    from sp_tasks.profiling.decision import regression_diagnostics
+
     fmt = check_format(format or "text", diagnostics.FORMATS)
     settings = _settings(c, env)
-    found = validate_project(load_project(settings))
+    project = load_project(settings)
+    found = validate_project(project)
+    found += regression_diagnostics(settings, [Path(f.path).stem for f in project.of_kind("processor")])
     emit(diagnostics.render(found, fmt))
     if settings.github_actions and format is None and found:
         emit(diagnostics.render_github(found))
@@ -310,69 +314,93 @@ def env_destroy(c, name, from_="staging", yes=False, format="text"):
     emit(outcome.to_json() if fmt == "json" else teardown.render_text(outcome), fmt)
 
 
-# -- profiling: compare-baseline, charts, report ------------------------------------------------
+# -- profiling: profile, compare-baseline, charts, report ------------------------------------------
+def _rule(settings, accept=()):
+    from sp_tasks.profiling.decision import rule_from_thresholds
+
+    return rule_from_thresholds(settings.thresholds, accept=accept or (),
+                                source=f"environments/{settings.name}/thresholds.json")
+
+
 @task(iterable=["processor"],
       help={"env": "environment to profile (default local)", "duration": "seconds to sample (default 60)",
             "interval": "seconds between samples (default 5)", "processor": "only this processor (repeatable)",
             "output": "write the raw samples CSV here instead of .sp/<env>/samples.csv (the run summary always "
                       "goes to .sp/<env>/current.csv)",
-            "record": "append the run to baselines/<env>/history.csv"})
+            "record": "append the run to the history (baselines/<env>/history.csv, or .sp/<env>/ with "
+                      "PERF_ARTIFACTS=.sp); refused from a tree with uncommitted changes",
+            "allow-dirty": "record even with uncommitted changes (the rows are marked dirty)",
+            "reset": "start .sp/<env>/current.csv afresh instead of adding this run to it"})
 @reports_errors
-def profile(c, env=None, duration=60, interval=5, processor=None, output=None, record=False):
+def profile(c, env=None, duration=60.0, interval=5.0, processor=None, output=None, record=False,
+            allow_dirty=False, reset=False):
     """Sample processor stats to a samples CSV, summarize the run, check thresholds.json; exit 3 on a breach."""
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.clock import SystemClock
-    from sp_tasks.gitrev import current_sha
+    from sp_tasks.gitrev import current_sha, uncommitted
     from sp_tasks.profiling.collect import progress_bar
-    from sp_tasks.profiling.service import run_profile
+    from sp_tasks.profiling.fingerprints import settings_environment
+    from sp_tasks.profiling.paths import paths_for
+    from sp_tasks.profiling.record import check_options, run_profile
 
     settings = _settings(c, env)
+    check_options(duration, interval)
+    dirty = uncommitted(settings.root) if record else []
     outcome = run_profile(open_client(settings).list_processors, SystemClock(), env=settings.name,
                           root=settings.root, git_sha=current_sha(settings.root), duration=float(duration),
                           interval=float(interval), processors=processor or None, thresholds=settings.thresholds,
                           thresholds_source=f"environments/{settings.name}/thresholds.json",
-                          record=record, output=output, progress=progress_bar())
+                          record=record, output=output, progress=progress_bar(), paths=paths_for(settings),
+                          environment=settings_environment(settings), uncommitted=dirty, allow_dirty=allow_dirty,
+                          reset=reset)
     emit(outcome.text)
     exit_with(outcome.exit_status)
 
 
-@task(help={"env": "environment whose baselines/<env>/history.csv is the baseline (default local)",
-            "history": "run history CSV (default baselines/<env>/history.csv)",
+@task(iterable=["accept"],
+      help={"env": "environment whose run history is the baseline (default local)",
+            "history": "run history CSV (default baselines/<env>/history.csv, or .sp/<env>/ with PERF_ARTIFACTS=.sp)",
             "current": "current runs CSV (default .sp/<env>/current.csv, else the newest recorded run)",
-            "format": "text (default), markdown or json"})
+            "format": "text (default), markdown or json",
+            "accept": "processor:metric whose change is intended: shown as accepted, never a regression "
+                      "(repeatable; metric may be *)"})
 @reports_errors
-def compare_baseline(c, env=None, history=None, current=None, format="text"):
-    """Compare the current profile run(s) with the run history; exit 3 on any regression."""
+def compare_baseline(c, env=None, history=None, current=None, format="text", accept=None):
+    """Compare the current profile run(s) with the comparable run history; exit 3 on any regression."""
+    from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.service import run_compare_baseline
 
     fmt = check_format(format, ("text", "markdown", "json"))
     settings = _settings(c, env)
-    outcome = run_compare_baseline(settings.name, settings.root, history=history, current=current, fmt=fmt)
+    outcome = run_compare_baseline(settings.name, settings.root, history=history, current=current, fmt=fmt,
+                                   rule=_rule(settings, accept), paths=paths_for(settings))
     emit(outcome.text)
     exit_with(outcome.exit_status)
 
 
 @task(help={"env": "environment whose history to draw (default local)",
-            "out": "directory for the PNGs (default reports/<env>/charts)"})
+            "out": "directory for the PNGs (default reports/<env>/charts, or .sp/<env>/charts)"})
 @reports_errors
 def charts(c, env=None, out=None):
-    """Draw one trend chart per processor, plus an overview, from the run history."""
+    """Draw one trend chart per processor, plus an overview; only the charts whose numbers changed."""
+    from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.service import run_charts
 
     settings = _settings(c, env)
-    emit(run_charts(settings.name, settings.root, out=out).text)
+    emit(run_charts(settings.name, settings.root, out=out, rule=_rule(settings), paths=paths_for(settings)).text)
 
 
 @task(help={"env": "environment to report on (default local)",
-            "out": "Markdown file to write (default reports/<env>/latest.md)"})
+            "out": "Markdown file to write (default reports/<env>/latest.md, or .sp/<env>/report.md)"})
 @reports_errors
 def report(c, env=None, out=None):
-    """Write the Markdown performance report (verdicts, charts, change points) for PRs and job summaries."""
+    """Write the Markdown performance report linking the charts `invoke charts` drew (draws none itself)."""
+    from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.service import run_report
 
     settings = _settings(c, env)
-    outcome = run_report(settings.name, settings.root, out=out)
-    emit(f"wrote {outcome.paths[0]} and {len(outcome.paths) - 1} chart(s)")
+    outcome = run_report(settings.name, settings.root, out=out, rule=_rule(settings), paths=paths_for(settings))
+    emit(f"wrote {outcome.paths[0]}")
 
 
 emulator = Collection("emulator")

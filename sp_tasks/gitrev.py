@@ -47,3 +47,16 @@ def current_sha(root: Path) -> str:
         return _git(root, "rev-parse", "HEAD").strip()
     except ConfigError:
         return "unknown"
+
+
+MEASURED = ("processors", "connections", "environments", "sp_tasks", "pyproject.toml")
+
+
+def uncommitted(root: Path, paths: tuple[str, ...] = MEASURED) -> list[str]:
+    """Files under ``paths`` that differ from HEAD (modified, staged, deleted or untracked), as
+    ``git status --porcelain`` lists them; [] outside a Git checkout (nothing to compare with)."""
+    try:
+        text = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *paths)
+    except ConfigError:
+        return []
+    return [line[3:] for line in text.splitlines() if line.strip()]

@@ -25,7 +25,9 @@ EMULATOR = "emulator"
 DEFAULT_EMULATOR_PORT = 27999  # next to MongoDB's 27017-27019; override with EMULATOR_PORT
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
-SECTIONS = ("health",)  # thresholds.json sub-objects owned by other modules (deploy/health.py)
+SECTIONS = ("health", "regression")  # thresholds.json sub-objects owned by other modules, which check them
+_FLAT_SECTIONS = ("health",)  # deploy/health.py: plain key -> number; regression: profiling/decision.py
+PERF_ARTIFACTS = ("repo", ".sp")  # config.env PERF_ARTIFACTS values; see EnvSettings.artifacts_in_repo
 # Feature environments (sp_tasks.feature) are generated here, not committed: see docs/feature-environments.md.
 DERIVED_ENVIRONMENTS = Path(".sp") / "environments"
 _BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -82,8 +84,17 @@ class EnvSettings:
         return f"{self.directory or f'environments/{self.name}'}/config.env"
 
     @property
+    def artifacts_in_repo(self) -> bool:
+        """Profile history, charts and report go to the committed ``baselines/<env>/`` and
+        ``reports/<env>/`` (``PERF_ARTIFACTS=repo``, the default), or stay in the ignored
+        ``.sp/<env>/`` (``PERF_ARTIFACTS=.sp``: the local environment's default, so trying the
+        quickstart changes no tracked file; CI sets ``PERF_ARTIFACTS=repo`` to commit them)."""
+        return (self.lookup("PERF_ARTIFACTS") or PERF_ARTIFACTS[0]) == PERF_ARTIFACTS[0]
+
+    @property
     def baselines_dir(self) -> Path:
-        return self.root / "baselines" / self.name
+        """The directory of the recorded profile runs (``history.csv``), see :attr:`artifacts_in_repo`."""
+        return self.root / ("baselines" if self.artifacts_in_repo else ".sp") / self.name
 
     def lookup(self, var: str) -> str | None:
         """Value of ``${var}`` in definition files: config.env first, then the process environment."""
@@ -171,6 +182,9 @@ def _resolve(variables: Mapping[str, str], environ: Mapping[str, str], problems:
     tier = get("DEFAULT_TIER", "SP10")
     if tier not in (*TIERS, "auto"):
         problems.append(f"DEFAULT_TIER {tier!r} must be one of {', '.join(TIERS)} or auto")
+    if get("PERF_ARTIFACTS", PERF_ARTIFACTS[0]) not in PERF_ARTIFACTS:
+        problems.append(f"PERF_ARTIFACTS {get('PERF_ARTIFACTS')!r} must be repo (commit profile history, charts and "
+                        "report) or .sp (keep them in the ignored .sp/<env>/)")
     base_url = get("ATLAS_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     if base_url != EMULATOR and not re.match(r"^https?://[^/\s]+", base_url):
         problems.append(f"ATLAS_BASE_URL {base_url!r} must be an http(s) URL or 'emulator'")
@@ -224,7 +238,8 @@ def _check_limits(doc: dict, where: str, problems: list[str], *, nested_ok: bool
                 else:
                     problems.append(f"{where}: processors.{name} must be an object of limits")
         elif key in SECTIONS and nested_ok and isinstance(value, dict):
-            _check_limits(value, f"{where} {key}", problems, nested_ok=False)
+            if key in _FLAT_SECTIONS:
+                _check_limits(value, f"{where} {key}", problems, nested_ok=False)
         elif not key.startswith(("_", "$")) and not (value is None or isinstance(value, (bool, int, float))):
             problems.append(f"{where}: {key} must be a number, true/false or null, not {type(value).__name__}")
 

@@ -77,7 +77,7 @@ def test_unknown_format_and_environment_exit_1(project):
 
 
 def test_tier_advise_uses_recorded_profiles(project, capsys):
-    history = project / "baselines" / "local" / "history.csv"
+    history = project / ".sp" / "local" / "history.csv"  # PERF_ARTIFACTS=.sp: the local environment's default
     history.parent.mkdir(parents=True)
     history.write_text("run_id,timestamp,git_sha,processor,metric,value\n"
                        "r1,2026-01-01T00:00:00Z,abc,solarGroupStats,state_mb,1500\n")

@@ -154,7 +154,7 @@ def cmd_profile(ctx) -> int:
     # the function it is built on (sp_tasks.profiling.service.run_profile).
     from sp_tasks.clock import SystemClock
     from sp_tasks.profiling.collect import progress_bar
-    from sp_tasks.profiling.service import run_profile
+    from sp_tasks.profiling.record import run_profile
 
     names = ctx.selected(required=False) or sorted(ctx.git_names(PROCESSOR))
     outcome = run_profile(ctx.client.list_processors, SystemClock(), env=ctx.settings.name, root=ctx.settings.root,

@@ -4,10 +4,14 @@ Formats (header line first, UTF-8, ``,``-separated, one observation per line):
 
 * samples  ``timestamp,processor,metric,value``: ``timestamp`` ISO-8601 UTC with milliseconds,
   ``metric`` one of :data:`~sp_tasks.profiling.metrics.SAMPLE_METRICS`.
-* runs     ``run_id,timestamp,git_sha,processor,metric,value``: one run summary value per
-  processor × metric; ``metric`` one of :data:`~sp_tasks.profiling.metrics.RUN_METRICS` (gated
-  and informational). The committed history ``baselines/<env>/history.csv`` and the current-run
-  file share it.
+* runs     ``run_id,timestamp,git_sha,processor,metric,value,definition,environment,flags``: one
+  run summary value per processor × metric; ``metric`` one of
+  :data:`~sp_tasks.profiling.metrics.RUN_METRICS` (gated and informational); ``definition`` the
+  processor's definition fingerprint and ``environment`` the run's environment fingerprint
+  (:mod:`~sp_tasks.profiling.fingerprints`); ``flags`` space-separated marks (``dirty``: recorded
+  from a working tree with uncommitted changes). The history and the current-run file share it.
+  Files written before fingerprints existed (the first six columns only) are read with the three
+  left empty, and are upgraded in place the next time a run is appended.
 
 Readers reject a missing column, a non-numeric or non-finite value, an unknown metric, a bad
 timestamp or an empty name with a :class:`~sp_tasks.errors.DataFileError` naming file, line and
@@ -33,7 +37,8 @@ if TYPE_CHECKING:
     from sp_tasks.profiling.collect import Sample
 
 SAMPLE_COLUMNS = ["timestamp", "processor", "metric", "value"]
-RUN_COLUMNS = ["run_id", "timestamp", "git_sha", "processor", "metric", "value"]
+RUN_COLUMNS = ["run_id", "timestamp", "git_sha", "processor", "metric", "value", "definition", "environment", "flags"]
+LEGACY_RUN_COLUMNS = RUN_COLUMNS[:6]  # before fingerprints: still read, upgraded on append
 _TEXT_COLUMNS = ("run_id", "processor")  # must not be empty
 
 
@@ -73,15 +78,18 @@ def _read(path: Path, columns: list[str], known: Sequence[str]) -> list[dict]:
         header = reader.fieldnames or []
         if not header:
             return []  # an empty file is an empty history, not an error
-        missing = [c for c in columns if c not in header]
+        legacy = columns == RUN_COLUMNS and not set(RUN_COLUMNS[6:]) & set(header)
+        missing = [c for c in (LEGACY_RUN_COLUMNS if legacy else columns) if c not in header]
         if missing:
             raise DataFileError(
                 f"{path}: line 1: missing column(s) {', '.join(missing)}; the header must be {','.join(columns)}"
             )
         rows = []
         for row in reader:
-            if None in row or any(row[c] is None for c in columns):
+            if None in row or any(row.get(c, "") is None for c in columns):
                 raise DataFileError(f"{path}: line {reader.line_num}: expected {len(header)} fields")
+            if legacy:
+                row.update(definition="", environment="", flags="")
             rows.append(_parse_row(path, reader.line_num, row, known))
         return rows
 
@@ -136,6 +144,9 @@ def _write(path: Path, columns: list[str], rows: Iterable[list[str]], *, append:
     if not fresh:
         with path.open(newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh), [])
+        if columns == RUN_COLUMNS and header == LEGACY_RUN_COLUMNS:  # a file from before fingerprints
+            _write(path, columns, [*_run_rows(read_runs(path)), *rows], append=False)  # upgrade in place
+            return
         if header != columns:
             raise DataFileError(f"{path}: line 1: header {','.join(header)} differs from {','.join(columns)}")
     with path.open("w" if fresh else "a", newline="", encoding="utf-8") as fh:
@@ -153,8 +164,10 @@ def save_samples(samples: Iterable["Sample"], path: str | Path) -> None:
 def save_runs(runs: "pd.DataFrame", path: str | Path, *, append: bool) -> None:
     """Write (or append) run records; ``runs`` has :data:`RUN_COLUMNS`. Raises DataFileError
     when appending to a file whose header differs."""
-    rows = (
-        [r.run_id, format_timestamp(r.timestamp), r.git_sha, r.processor, r.metric, _number(r.value)]
-        for r in runs[RUN_COLUMNS].itertuples(index=False)
-    )
-    _write(Path(path), RUN_COLUMNS, rows, append=append)
+    _write(Path(path), RUN_COLUMNS, _run_rows(runs[RUN_COLUMNS].to_dict("records")), append=append)
+
+
+def _run_rows(records: Iterable[dict]) -> Iterable[list[str]]:
+    for r in records:
+        yield [r["run_id"], format_timestamp(r["timestamp"]), r["git_sha"], r["processor"], r["metric"],
+               _number(r["value"]), r["definition"], r["environment"], r["flags"]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from sp_tasks.profiling.datafiles import RUN_COLUMNS, SAMPLE_COLUMNS
 from sp_tasks.profiling.metrics import METRICS, STATE_SAMPLE
@@ -114,12 +114,17 @@ def make_run_id(timestamp: datetime, git_sha: str) -> str:
     return f"{timestamp.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{(git_sha or 'unknown')[:7]}"
 
 
-def summary_runs(summary: RunSummary, *, run_id: str, timestamp: datetime, git_sha: str) -> "pd.DataFrame":
-    """The summary as run records (:data:`RUN_COLUMNS`), ready to append to a history file."""
+def summary_runs(summary: RunSummary, *, run_id: str, timestamp: datetime, git_sha: str,
+                 definitions: Mapping[str, str] | None = None, environment: str = "", flags: str = "") -> "pd.DataFrame":
+    """The summary as run records (:data:`RUN_COLUMNS`), ready to append to a history file.
+    ``definitions`` maps processor -> definition fingerprint (missing ones stay empty)."""
     import pandas as pd
 
     frame = summary.values.copy()
     frame.insert(0, "git_sha", git_sha)
     frame.insert(0, "timestamp", pd.Timestamp(timestamp.astimezone(timezone.utc)))
     frame.insert(0, "run_id", run_id)
+    frame["definition"] = [str((definitions or {}).get(p, "")) for p in frame["processor"]]
+    frame["environment"] = environment
+    frame["flags"] = flags
     return frame[RUN_COLUMNS].reset_index(drop=True)

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from sp_tasks.profiling.decision import Override, Rule  # noqa: F401 - the rule's home; re-exported
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS, Metric
 
 if TYPE_CHECKING:
@@ -50,27 +51,9 @@ class Verdict(str, Enum):
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     INCONCLUSIVE = "inconclusive"
+    ACCEPTED = "accepted"  # a change the user declared intended (thresholds.json regression.accept / --accept)
     UNCHANGED = "unchanged"
     INSUFFICIENT = "insufficient-data"
-
-
-@dataclass(frozen=True)
-class Rule:
-    alpha: float = 0.01
-    window: int = 20  # last N baseline runs per processor × metric
-    min_history: int = 5
-    moderate: bool = True  # pool run-to-run variance across processors, per metric
-    floors: Mapping[str, float] = field(default_factory=dict)  # metric -> floor override
-
-    def floor(self, metric: Metric) -> float:
-        return float(self.floors.get(metric.name, metric.floor))
-
-    def describe(self) -> str:
-        pooled = ", variance moderated across processors" if self.moderate else ""
-        return (
-            f"one-sided t vs last {self.window} runs (history sd{pooled}), p<{self.alpha:g} "
-            f"and ≥ per-metric floor; ≥{self.min_history} baseline runs required"
-        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +114,7 @@ def _prepare(s: _Series, rule: Rule) -> _Series:
     import numpy as np
 
     base, cur = np.asarray(s.base), np.asarray(s.cur)
-    if len(cur) == 0 or len(base) < max(rule.min_history, 2) or not np.any(base):
+    if len(cur) == 0 or len(base) < max(rule.min_history_for(s.processor), 2) or not np.any(base):
         return s
     if s.log:
         yb, yc = np.log(base), np.log(cur)
@@ -163,24 +146,33 @@ def _finding(s: _Series, rule: Rule, p_worse: float | None, p_better: float | No
     def made(verdict: Verdict, note: str = "", p_value: float | None = p) -> Finding:
         return Finding(
             s.processor, s.metric.name, verdict, change, p_value, median, current, sd,
-            len(s.base), len(s.cur), 100 * rule.floor(s.metric), note,
+            len(s.base), len(s.cur), 100 * rule.floor(s.metric, s.processor), note,
         )
 
     early = _data_verdict(s, rule, p_worse)
     if early is not None:
-        return made(*early)
+        return made(*accepted(rule, s, *early))
     verdict, note = _effect_verdict(s, rule, change, p_worse, p_better)
     if s.sparse:
         verdict, note = _sparse_verdict(s, verdict, reference, current)
-    return made(verdict, note)
+    return made(*accepted(rule, s, verdict, note))
+
+
+def accepted(rule: Rule, s: Any, verdict: Verdict, note: str = "", *p: float | None) -> tuple:
+    """A regression, improvement or inconclusive change the user accepted reads "accepted"."""
+    acceptance = rule.acceptance(s.processor, s.metric.name)
+    if acceptance is None or verdict not in (Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.INCONCLUSIVE):
+        return (verdict, note, *p)
+    why = f"accepted {verdict.value}" + (f": {acceptance.reason}" if acceptance.reason else "")
+    return (Verdict.ACCEPTED, why, *p)
 
 
 def _data_verdict(s: _Series, rule: Rule, p_worse: float | None) -> tuple | None:
     """Too little data, or an all-zero baseline: (verdict, note[, p]) when the data decide, else None."""
     if not s.cur:
         return Verdict.INSUFFICIENT, "not measured in the current run(s)"
-    if len(s.base) < rule.min_history:
-        return Verdict.INSUFFICIENT, f"{len(s.base)} baseline run(s), {rule.min_history} needed"
+    if len(s.base) < rule.min_history_for(s.processor):
+        return Verdict.INSUFFICIENT, f"{len(s.base)} baseline run(s), {rule.min_history_for(s.processor)} needed"
     if not any(s.base):
         if not any(s.cur):
             return Verdict.UNCHANGED, "", None
@@ -196,12 +188,12 @@ def _effect_verdict(
     s: _Series, rule: Rule, change: float | None, p_worse: float, p_better: float
 ) -> tuple[Verdict, str]:
     """Direction, floor and significance (rule 5)."""
-    floor = rule.floor(s.metric)
+    floor, alpha = rule.floor(s.metric, s.processor), rule.alpha_for(s.processor)
     worse = change is not None and s.metric.direction * change < 0
     big = change is not None and abs(change) >= 100 * floor
-    if big and worse and p_worse < rule.alpha:
+    if big and worse and p_worse < alpha:
         return Verdict.REGRESSION, ""
-    if big and not worse and p_better < rule.alpha:
+    if big and not worse and p_better < alpha:
         return Verdict.IMPROVEMENT, ""
     if big and floor > 0:
         return Verdict.INCONCLUSIVE, "not significant"

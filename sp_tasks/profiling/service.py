@@ -1,28 +1,23 @@
-"""The profiling shell the tasks call: profile, compare-baseline, charts and report.
+"""The profiling shell the tasks call for compare-baseline, charts and report (``profile`` is in record).
 
-Each function reads files, calls the pure core (frames, regression, changepoints, thresholds,
-markdown, charts) and writes files; nothing here decides anything. Environment settings come in
-as plain arguments (env name, project root, thresholds dict) so this module does not depend on
-how settings are loaded. Default paths below the project root:
-
-* ``baselines/<env>/history.csv`` — committed run history (append-only, ``--record``);
-* ``.sp/<env>/current.csv``       — the current commit's runs (profile appends while the
-  git sha stays the same and starts afresh for a new one); compare/report use it when present,
-  else the newest history run is compared with the runs before it;
-* ``.sp/<env>/samples.csv``       — raw samples of the last profile run (``profile --output
-  FILE`` writes them to FILE instead);
-* ``reports/<env>/charts/``, ``reports/<env>/latest.md`` — committed charts and report.
+Each function reads files, calls the pure core (comparable, regression, changepoints, markdown,
+charts) and writes files; nothing here decides anything. Paths come from
+:mod:`~sp_tasks.profiling.paths` (history, current runs, charts, report). The baseline of each
+processor is the comparable part of the history (same environment and definition fingerprint as
+its current run, from an accepted change's ``since`` on: :mod:`~sp_tasks.profiling.comparable`);
+what was skipped, and why, goes into the notes every rendering shows. Without a current-run file
+the newest recorded run is compared with the runs before it.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from sp_tasks.clock import Clock
 from sp_tasks.errors import ExitStatus
+from sp_tasks.profiling.paths import ProfilePaths, profile_paths  # noqa: F401 - re-exported for callers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,26 +25,6 @@ if TYPE_CHECKING:
     from sp_tasks.profiling.changepoints import ChangePoint
     from sp_tasks.profiling.regression import Finding, Rule
     from sp_tasks.profiling.thresholds import Breach
-
-
-@dataclass(frozen=True)
-class ProfilePaths:
-    history: Path
-    current: Path
-    samples: Path
-    charts: Path
-    report: Path
-
-
-def profile_paths(env: str, root: str | Path) -> ProfilePaths:
-    root = Path(root)
-    return ProfilePaths(
-        history=root / "baselines" / env / "history.csv",
-        current=root / ".sp" / env / "current.csv",
-        samples=root / ".sp" / env / "samples.csv",
-        charts=root / "reports" / env / "charts",
-        report=root / "reports" / env / "latest.md",
-    )
 
 
 @dataclass(frozen=True)
@@ -107,17 +82,20 @@ def load_comparison(
     history: str | Path | None = None,
     current: str | Path | None = None,
     rule: "Rule | None" = None,
+    paths: ProfilePaths | None = None,
 ) -> Comparison:
-    """Read history and current runs and compute verdicts and history change points.
+    """Read history and current runs; keep the comparable history; compute verdicts and change points.
 
     Raises:
         DataFileError: a malformed file, or an explicitly named file that does not exist.
     """
+    from sp_tasks.profiling import comparable
     from sp_tasks.profiling.datafiles import load_runs
+    from sp_tasks.profiling.metrics import METRIC_NAMES
     from sp_tasks.profiling.regression import Rule, compare_runs
 
     rule = rule or Rule()
-    paths = profile_paths(env, root)
+    paths = paths or profile_paths(env, root)
     hist = load_runs(history or paths.history, missing_ok=history is None)
     notes: list[str] = []
     if current is not None or paths.current.exists():
@@ -127,7 +105,11 @@ def load_comparison(
         cur = hist[hist["run_id"].isin(list(newest))]
         notes.append("no current-run file: the newest recorded run is compared with the runs before it" if len(hist)
                      else "no recorded runs and no current-run file: run `invoke profile` first")
-    base = hist[~hist["run_id"].isin(set(cur["run_id"]))]
+    base, skipped = comparable.comparable_history(hist[~hist["run_id"].isin(set(cur["run_id"]))],
+                                                  comparable.reference_keys(cur))
+    starts, since_notes = comparable.accepted_starts(rule.accepted, base, METRIC_NAMES)
+    base, early = comparable.before_accepted(base, starts)
+    notes += comparable.summarize([*skipped, *early]) + since_notes
     findings = compare_runs(base, cur, rule)
     baseline, current_desc = _describe(base, cur, rule)
     return Comparison(base, cur, findings, _history_changepoints(base), rule, baseline, current_desc, tuple(notes))
@@ -141,11 +123,12 @@ def run_compare_baseline(
     current: str | Path | None = None,
     fmt: str = "text",
     rule: "Rule | None" = None,
+    paths: ProfilePaths | None = None,
 ) -> Outcome:
     """compare-baseline: verdicts as text, Markdown or JSON; exit status 3 on any regression."""
     from sp_tasks.profiling.regression import Verdict, findings_json
 
-    cmp = load_comparison(env, root, history=history, current=current, rule=rule)
+    cmp = load_comparison(env, root, history=history, current=current, rule=rule, paths=paths)
     if fmt == "json":
         text = json.dumps(findings_json(cmp.findings), indent=2, ensure_ascii=False) + "\n"
     elif fmt == "markdown":
@@ -169,30 +152,61 @@ def _markdown(
     return render_report(cmp.findings, context=ctx, rule=cmp.rule, changepoints=cmp.changepoints, sections=sections)
 
 
-def _write_charts(cmp: Comparison, out: Path) -> dict[str, Path]:
-    from sp_tasks.reporting import charts
+def _chart_inputs(cmp: Comparison) -> dict[str, str]:
+    """chart file name -> digest of what it shows (the processor's rows, verdicts, change points)."""
+    from dataclasses import asdict
 
-    written: dict[str, Path] = {}
+    from sp_tasks.reporting import charts, chartcache
+
+    rule = (cmp.rule.describe(), cmp.rule.window)
+    out = {}
     for processor in sorted({f.processor for f in cmp.findings}):
-        fig = charts.build_processor_figure(
-            processor, cmp.history, cmp.current, cmp.findings, cmp.changepoints, cmp.rule
-        )
-        written[processor] = charts.save_figure(fig, out / charts.chart_filename(processor))
-    written[""] = charts.save_figure(charts.build_overview_figure(cmp.findings, cmp.rule), out / charts.OVERVIEW_FILE)
+        rows = [frame[frame["processor"] == processor] for frame in (cmp.history, cmp.current)]
+        mine = [f.to_dict() for f in cmp.findings if f.processor == processor]
+        cps = {m: [asdict(c) for c in v] for (p, m), v in sorted(cmp.changepoints.items()) if p == processor}
+        notes = [n for n in cmp.notes if n.startswith(f"{processor}:")]
+        out[charts.chart_filename(processor)] = chartcache.digest(*rows, mine, cps, rule, notes)
+    out[charts.OVERVIEW_FILE] = chartcache.digest([f.to_dict() for f in cmp.findings], rule)
+    return out
+
+
+def _write_charts(cmp: Comparison, out: Path) -> tuple[dict[str, Path], list[Path]]:
+    """(every chart by processor, "" for the overview; the ones drawn now). A chart whose stored
+    input digest matches is kept as it is (:mod:`~sp_tasks.reporting.chartcache`)."""
+    from sp_tasks.reporting import charts, chartcache
+
+    inputs = _chart_inputs(cmp)
+    charts_by_key: dict[str, Path] = {}
+    drawn: list[Path] = []
+    for processor in sorted({f.processor for f in cmp.findings}):
+        path = out / charts.chart_filename(processor)
+        charts_by_key[processor] = path
+        if not chartcache.up_to_date(path, inputs[path.name]):
+            fig = charts.build_processor_figure(processor, cmp.history, cmp.current, cmp.findings,
+                                                cmp.changepoints, cmp.rule, notes=cmp.notes)
+            drawn.append(chartcache.save_with_digest(fig, path, inputs[path.name]))
+    charts_by_key[""] = out / charts.OVERVIEW_FILE
+    if not chartcache.up_to_date(charts_by_key[""], inputs[charts.OVERVIEW_FILE]):
+        fig = charts.build_overview_figure(cmp.findings, cmp.rule)
+        drawn.append(chartcache.save_with_digest(fig, charts_by_key[""], inputs[charts.OVERVIEW_FILE]))
     for stale in out.glob("trends-*.png"):  # charts of processors that are gone
-        if stale not in written.values():
+        if stale not in charts_by_key.values():
             stale.unlink()
-    return written
+    return charts_by_key, drawn
 
 
-def run_charts(
-    env: str, root: str | Path, *, out: str | Path | None = None, history=None, current=None, rule=None
-) -> Outcome:
-    """charts: one PNG per processor plus ``overview.png`` in ``out`` (default reports/<env>/charts)."""
-    cmp = load_comparison(env, root, history=history, current=current, rule=rule)
-    written = _write_charts(cmp, Path(out) if out else profile_paths(env, root).charts)
-    paths = tuple(written[k] for k in sorted(written))
-    return Outcome("\n".join(f"wrote {p}" for p in paths) + "\n", ExitStatus.SUCCESS, paths, cmp.findings)
+def run_charts(env: str, root: str | Path, *, out: str | Path | None = None, history=None, current=None,
+               rule=None, paths: ProfilePaths | None = None) -> Outcome:
+    """charts: one PNG per processor plus ``overview.png`` in ``out`` (default: the paths' charts),
+    drawing only those whose inputs changed."""
+    paths = paths or profile_paths(env, root)
+    cmp = load_comparison(env, root, history=history, current=current, rule=rule, paths=paths)
+    charts_by_key, drawn = _write_charts(cmp, Path(out) if out else paths.charts)
+    every = tuple(charts_by_key[k] for k in sorted(charts_by_key))
+    kept = len(every) - len(drawn)
+    text = "".join(f"drew {p}\n" for p in drawn) + (f"kept {kept} unchanged chart(s) in {every[0].parent}\n"
+                                                      if kept else "")
+    return Outcome(text, ExitStatus.SUCCESS, every, cmp.findings)
 
 
 def run_report(
@@ -205,17 +219,36 @@ def run_report(
     history=None,
     current=None,
     rule=None,
+    paths: ProfilePaths | None = None,
 ) -> Outcome:
-    """report: charts plus one Markdown file (default reports/<env>/latest.md) linking them."""
-    paths = profile_paths(env, root)
+    """report: one Markdown file (default: the paths' report) linking the charts ``invoke charts``
+    drew. It draws nothing: a missing chart is left unlinked, and charts drawn from other numbers
+    than the report's are named in its notes."""
+    from sp_tasks.reporting import chartcache
+
+    paths = paths or profile_paths(env, root)
     report = Path(out) if out else paths.report
-    cmp = load_comparison(env, root, history=history, current=current, rule=rule)
-    written = _write_charts(cmp, Path(charts) if charts else paths.charts)
-    rel = {k: Path(os.path.relpath(p, report.parent)).as_posix() for k, p in written.items()}
-    text = _markdown(cmp, env, links={k: v for k, v in rel.items() if k}, overview=rel.get(""), sections=sections)
+    chart_dir = Path(charts) if charts else paths.charts
+    cmp = load_comparison(env, root, history=history, current=current, rule=rule, paths=paths)
+    inputs = _chart_inputs(cmp)
+    links, stale = {}, []
+    for name, digest in inputs.items():
+        path = chart_dir / name
+        if path.exists():
+            links[name] = Path(os.path.relpath(path, report.parent)).as_posix()
+            stale += [] if chartcache.up_to_date(path, digest) else [name]
+    if stale or len(links) < len(inputs):
+        why = f"{len(stale)} chart(s) drawn from other numbers" if stale else f"{len(inputs) - len(links)} missing"
+        cmp = replace(cmp, notes=(*cmp.notes, f"charts in {chart_dir}: {why}; run `invoke charts --env {env}` "
+                                                "before `invoke report`"))
+    from sp_tasks.reporting.charts import OVERVIEW_FILE, chart_filename
+
+    by_processor = {p: links[chart_filename(p)] for p in {f.processor for f in cmp.findings}
+                    if chart_filename(p) in links}
+    text = _markdown(cmp, env, links=by_processor, overview=links.get(OVERVIEW_FILE), sections=sections)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text, encoding="utf-8")
-    return Outcome(text, ExitStatus.SUCCESS, (report, *written.values()), cmp.findings)
+    return Outcome(text, ExitStatus.SUCCESS, (report,), cmp.findings)
 
 
 @dataclass(frozen=True)
@@ -224,62 +257,3 @@ class ProfileRun:
     summary: "pd.DataFrame"
     notes: tuple[str, ...]
     breaches: list["Breach"] = field(default_factory=list)
-
-
-def run_profile(
-    fetch: Callable[[], list[dict[str, Any]]],
-    clock: Clock,
-    *,
-    env: str,
-    root: str | Path,
-    git_sha: str,
-    duration: float = 60.0,
-    interval: float = 5.0,
-    processors: Sequence[str] | None = None,
-    thresholds: Mapping[str, Any] | None = None,
-    thresholds_source: str = "thresholds.json",
-    record: bool = False,
-    output: str | Path | None = None,
-    progress: Callable[[float, float], None] | None = None,
-    on_note: Callable[[str], None] | None = None,
-) -> Outcome:
-    """profile: sample → samples CSV → run summary → thresholds → current file (+ history).
-
-    Exit status 3 when a threshold is breached (an outcome, not an error: the files are written
-    and the text shows the run either way). The raw samples go to ``output`` (default
-    ``.sp/<env>/samples.csv``); the run summary to ``.sp/<env>/current.csv`` always, and to the
-    history only with ``record``. The text names each file written.
-    """
-    from sp_tasks.profiling import collect, datafiles, frames
-    from sp_tasks.profiling.thresholds import check_thresholds
-    from sp_tasks.reporting.text import render_profile_text
-
-    paths = profile_paths(env, root)
-    notes: list[str] = []
-
-    def note(message: str) -> None:
-        notes.append(message)
-        if on_note is not None:
-            on_note(message)
-
-    started = clock.now()
-    samples = collect.collect_samples(
-        fetch, duration=duration, interval=interval, clock=clock, processors=processors, progress=progress, on_note=note
-    )
-    samples_path = Path(output) if output else paths.samples
-    datafiles.save_samples(samples, samples_path)
-    summary = frames.compute_summary(frames.samples_frame(samples))
-    run_id = frames.make_run_id(started, git_sha)
-    runs = frames.summary_runs(summary, run_id=run_id, timestamp=started, git_sha=git_sha)
-    existing = datafiles.load_runs(paths.current, missing_ok=True)
-    datafiles.save_runs(runs, paths.current, append=bool(len(existing)) and set(existing["git_sha"]) == {git_sha})
-    if record:
-        datafiles.save_runs(runs, paths.history, append=True)
-    breaches = check_thresholds(summary.values, thresholds or {}, source=thresholds_source)
-    all_notes = (*notes, *summary.notes)
-    recorded_to = str(paths.history) if record else None
-    text = render_profile_text(summary.values, all_notes, breaches, run_id=run_id, recorded_to=recorded_to,
-                               written=(("samples", str(samples_path)), ("run summary", str(paths.current))))
-    status = ExitStatus.REGRESSION if breaches else ExitStatus.SUCCESS
-    written = (samples_path, paths.current, *((paths.history,) if record else ()))
-    return Outcome(text, status, written, ProfileRun(run_id, summary.values, all_notes, breaches))

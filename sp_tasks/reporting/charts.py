@@ -136,6 +136,7 @@ def build_processor_figure(
     findings: Sequence[Finding],
     changepoints: Mapping[tuple[str, str], Sequence[ChangePoint]],
     rule: Rule | None = None,
+    notes: Sequence[str] = (),
 ) -> Figure:
     """One processor's trends: 7 gated-metric panels in vocabulary order plus a legend panel.
 
@@ -197,10 +198,11 @@ def build_overview_figure(findings: Sequence[Finding], rule: Rule | None = None)
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG (byte-stable: no Software tag, fixed DPI) and return the path."""
+def save_figure(fig: Figure, path: str | Path, metadata: Mapping[str, str] | None = None) -> Path:
+    """Write ``fig`` as PNG (byte-stable: no Software tag, fixed DPI) and return the path.
+    ``metadata`` adds PNG text chunks (the chart cache keeps its input digest there)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(STYLE):
-        fig.savefig(path, dpi=DPI, metadata={"Software": None})
+        fig.savefig(path, dpi=DPI, metadata={"Software": None, **(metadata or {})})
     return path

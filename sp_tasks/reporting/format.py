@@ -11,6 +11,7 @@ VERDICT_ICON: dict[Verdict, str] = {
     Verdict.REGRESSION: "🔴",
     Verdict.IMPROVEMENT: "🟢",
     Verdict.INCONCLUSIVE: "❔",
+    Verdict.ACCEPTED: "☑️",
     Verdict.UNCHANGED: "⚪",
     Verdict.INSUFFICIENT: "➖",
 }
@@ -18,6 +19,7 @@ VERDICT_COLOR: dict[Verdict, str] = {  # strong colours only where a person must
     Verdict.REGRESSION: "#C62828",
     Verdict.IMPROVEMENT: "#1B8A5A",
     Verdict.INCONCLUSIVE: "#F2C14E",
+    Verdict.ACCEPTED: "#5B8DEF",
     Verdict.UNCHANGED: "#D5D5D5",
     Verdict.INSUFFICIENT: "#F4F4F4",
 }
@@ -25,6 +27,7 @@ VERDICT_INK: dict[Verdict, str] = {  # text drawn on a VERDICT_COLOR background
     Verdict.REGRESSION: "#FFFFFF",
     Verdict.IMPROVEMENT: "#FFFFFF",
     Verdict.INCONCLUSIVE: "#222222",
+    Verdict.ACCEPTED: "#FFFFFF",
     Verdict.UNCHANGED: "#222222",
     Verdict.INSUFFICIENT: "#666666",
 }
@@ -32,6 +35,7 @@ VERDICT_ORDER: tuple[Verdict, ...] = (
     Verdict.REGRESSION,
     Verdict.IMPROVEMENT,
     Verdict.INCONCLUSIVE,
+    Verdict.ACCEPTED,
     Verdict.UNCHANGED,
     Verdict.INSUFFICIENT,
 )

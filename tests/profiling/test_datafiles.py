@@ -60,7 +60,33 @@ def test_runs_round_trip_and_append(tmp_path):
     again = load_runs(out)
     assert again["run_id"].tolist() == ["r1", "r2"]
     pdt.assert_frame_equal(again.iloc[:1], first)
-    assert out.read_text().splitlines()[1] == "r1,2025-01-01T00:00:00Z,abc,p,memory_mb,12.5"
+    assert out.read_text().splitlines()[1] == "r1,2025-01-01T00:00:00Z,abc,p,memory_mb,12.5,,,"
+
+
+def test_fingerprint_columns_round_trip_with_quoting(tmp_path):
+    env = "emulator; Intel(R) Xeon(R), 2.1GHz; x86_64; 2 CPUs; Python 3.11; sp-tasks 0.1.0"
+    first = load_runs(write(tmp_path, HEADER + GOOD, "src.csv")).assign(definition="0123456789ab", environment=env,
+                                                                        flags="dirty")
+    out = tmp_path / "history.csv"
+    save_runs(first, out, append=False)
+    assert out.read_text().splitlines()[0] == ",".join(RUN_COLUMNS)
+    pdt.assert_frame_equal(load_runs(out), first)
+
+
+def test_a_file_from_before_fingerprints_is_read_and_upgraded_on_append(tmp_path):
+    legacy = write(tmp_path, HEADER + GOOD)
+    old = load_runs(legacy)
+    assert old[["definition", "environment", "flags"]].values.tolist() == [["", "", ""]]
+    save_runs(old.assign(run_id="r2", definition="0123456789ab"), legacy, append=True)
+    lines = legacy.read_text().splitlines()
+    assert lines == [",".join(RUN_COLUMNS), GOOD.strip() + ",,,",
+                     "r2,2025-01-01T00:00:00Z,abc,p,memory_mb,12.5,0123456789ab,,"]
+
+
+def test_half_the_fingerprint_columns_is_an_error_not_a_legacy_file(tmp_path):
+    path = write(tmp_path, HEADER.strip() + ",definition\n" + GOOD.strip() + ",x\n")
+    with pytest.raises(DataFileError, match=r"missing column\(s\) environment, flags"):
+        load_runs(path)
 
 
 def test_append_refuses_a_different_header(tmp_path):

@@ -88,9 +88,11 @@ def test_summary_order_and_no_samples():
 def test_summary_runs_become_history_records():
     rows = [(t, {"state": 1.0, "memory_mb": 2.0}) for t in range(3)]
     summary = compute_summary(samples_frame(polls("a", rows)))
-    runs = summary_runs(summary, run_id="r1", timestamp=EPOCH_2025, git_sha="abc")
+    runs = summary_runs(summary, run_id="r1", timestamp=EPOCH_2025, git_sha="abc", definitions={"a": "0f0f"},
+                        environment="emulator; x", flags="dirty")
     expected = pd.DataFrame({"run_id": ["r1"], "timestamp": pd.to_datetime(["2025-01-01T00:00:00Z"]),
-                             "git_sha": ["abc"], "processor": ["a"], "metric": ["memory_mb"], "value": [2.0]})
+                             "git_sha": ["abc"], "processor": ["a"], "metric": ["memory_mb"], "value": [2.0],
+                             "definition": ["0f0f"], "environment": ["emulator; x"], "flags": ["dirty"]})
     pdt.assert_frame_equal(runs, expected[RUN_COLUMNS], check_dtype=False)
     assert make_run_id(EPOCH_2025, "1a2b3c4d5e") == "20250101T000000Z-1a2b3c4"
 

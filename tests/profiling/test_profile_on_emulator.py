@@ -18,7 +18,8 @@ from sp_tasks.atlas.connect import open_client  # noqa: E402
 from sp_tasks.clock import SystemClock  # noqa: E402
 from sp_tasks.deploy import service  # noqa: E402
 from sp_tasks.profiling.datafiles import load_runs  # noqa: E402
-from sp_tasks.profiling.service import profile_paths, run_profile  # noqa: E402
+from sp_tasks.profiling.paths import profile_paths  # noqa: E402
+from sp_tasks.profiling.record import run_profile  # noqa: E402
 from sp_tasks.tiers import advise_all  # noqa: E402
 
 

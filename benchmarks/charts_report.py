@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Time ``invoke charts`` and ``invoke report`` as a user runs them: fresh processes, 4 processors.
+
+Input: the committed ``baselines/local/history.csv`` (4 processors × 20 runs) copied to a temporary
+project, its newest 3 runs used as the current runs. Each step runs in a fresh interpreter (imports
+included, as `invoke` pays them) and is timed from outside; the figure is the median of ``--repeat``.
+
+Steps: ``charts`` on an empty charts directory (everything drawn), ``charts`` again with nothing
+changed, ``report`` after ``charts``, and ``charts`` after one processor's current run changed.
+
+    python benchmarks/charts_report.py                  # this checkout
+    python benchmarks/charts_report.py --code /tmp/old  # another checkout's sp_tasks (before/after)
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+CALL = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from sp_tasks.profiling import service
+getattr(service, "run_" + sys.argv[3])("local", sys.argv[2])
+"""
+
+
+def project(root: Path) -> None:
+    hist = root / "baselines" / "local" / "history.csv"
+    hist.parent.mkdir(parents=True)
+    shutil.copy(HERE / "baselines" / "local" / "history.csv", hist)
+    with hist.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    runs = sorted({r["run_id"] for r in rows})[-3:]
+    current = root / ".sp" / "local" / "current.csv"
+    current.parent.mkdir(parents=True)
+    with current.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["run_id"] in runs)
+
+
+def touch_one_processor(root: Path) -> None:
+    current = root / ".sp" / "local" / "current.csv"
+    text = current.read_text().splitlines()
+    first = next(i for i, line in enumerate(text) if ",latency_p50_ms," in line)
+    cells = text[first].split(",")
+    cells[5] = repr(float(cells[5]) * 1.5)
+    text[first] = ",".join(cells)
+    current.write_text("\n".join(text) + "\n")
+
+
+def timed(code: Path, root: Path, task: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", CALL, str(code), str(root), task], check=True, cwd=root,
+                   capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--code", type=Path, default=HERE, help="checkout whose sp_tasks to time")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    steps: dict[str, list[float]] = {"charts, nothing drawn yet": [], "charts again, nothing changed": [],
+                                     "report after charts": [], "charts after one processor changed": []}
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            project(root)
+            steps["charts, nothing drawn yet"].append(timed(args.code, root, "charts"))
+            steps["charts again, nothing changed"].append(timed(args.code, root, "charts"))
+            steps["report after charts"].append(timed(args.code, root, "report"))
+            touch_one_processor(root)
+            steps["charts after one processor changed"].append(timed(args.code, root, "charts"))
+    print(f"code: {args.code}\n\n| step | median s | runs |\n|---|---|---|")
+    for step, times in steps.items():
+        print(f"| {step} | {statistics.median(times):.2f} | {', '.join(f'{t:.2f}' for t in times)} |")
+
+
+if __name__ == "__main__":
+    main()
