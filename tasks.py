@@ -1,17 +1,23 @@
 """sp-tasks: invoke tasks. Each task is thin: flags -> one sp_tasks call -> print -> exit code.
 
-Run ``invoke --list`` for the tasks and ``invoke --help <task>`` for flags. Heavy modules are
-imported inside task bodies so listing and validating stay fast. Every task takes ``--env``
-(default: the ``sp.env`` config key, i.e. ``INVOKE_SP_ENV`` or ``local``).
+Run ``invoke --list`` for the tasks and ``invoke <task> --help`` (or ``-h``) for flags and exit
+codes. Every task is declared with ``@sp_task`` (sp_tasks/taskkit.py): the same short flag means
+the same thing everywhere (-e env, -p processor, -f format, -y yes, -t tier; -h is help), options
+are checked (sp_tasks/options.py) before anything is sent, and sp_tasks/console.py prints,
+asks and turns errors into exit codes. Heavy modules are imported inside task bodies so
+listing and validating stay fast. ``--env`` defaults to the ``sp.env`` config key
+(``INVOKE_SP_ENV``) or ``local``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection, task
+from invoke import Collection
 
+from sp_tasks import options
+from sp_tasks.console import current
 from sp_tasks.errors import ExitStatus
-from sp_tasks.taskkit import check_format, emit, exit_with, reports_errors
+from sp_tasks.taskkit import check_format, emit, sp_task
 
 ROOT = Path(__file__).resolve().parent
 
@@ -23,19 +29,18 @@ def _settings(c, env):
 
 
 # -- emulator ---------------------------------------------------------------------------------
-@task(help={"env": "environment whose EMULATOR_PORT / EMULATOR_DATA_DIR to use (default local)"})
-@reports_errors
+@sp_task(help={"env": "environment whose EMULATOR_PORT / EMULATOR_DATA_DIR to use (default local)"})
 def emulator_start(c, env=None):
     """Start the local Atlas emulator in the background (reuses a running one)."""
     from sp_tasks.atlas.connect import emulator_data_dir
     from sp_tasks.emulator import daemon
 
     settings = _settings(c, env)
-    print(daemon.start(emulator_data_dir(settings), settings.emulator_port).describe())
+    with current().waiting("the local emulator to start"):
+        emit(daemon.start(emulator_data_dir(settings), settings.emulator_port).describe())
 
 
-@task(help={"env": "environment whose emulator to stop (default local)"})
-@reports_errors
+@sp_task(help={"env": "environment whose emulator to stop (default local)"})
 def emulator_stop(c, env=None):
     """Stop the background emulator (its state stays in the data directory)."""
     from sp_tasks.atlas.connect import emulator_data_dir
@@ -43,24 +48,27 @@ def emulator_stop(c, env=None):
 
     settings = _settings(c, env)
     stopped = daemon.stop(emulator_data_dir(settings), settings.emulator_port)
-    print("emulator stopped" if stopped else "emulator was not running")
+    emit("emulator stopped" if stopped else "emulator was not running")
 
 
-@task(help={"env": "environment whose emulator to check (default local)"})
-@reports_errors
+@sp_task(help={"env": "environment whose emulator to check (default local)"})
 def emulator_status(c, env=None):
-    """Say whether the background emulator is running, where, and with which data directory."""
+    """Say whether the background emulator is running, where, and with which data directory.
+
+    Exits 1 when none is running, so scripts can test it."""
     from sp_tasks.atlas.connect import emulator_data_dir
     from sp_tasks.emulator import daemon
 
     settings = _settings(c, env)
-    print(daemon.status(emulator_data_dir(settings), settings.emulator_port).describe())
+    state = daemon.status(emulator_data_dir(settings), settings.emulator_port)
+    emit(state.describe() if state.running else f"{state.describe()}: start it with "
+         f"`invoke emulator.start -e {settings.name}` (tasks also start it when they need it)")
+    return ExitStatus.SUCCESS if state.running else ExitStatus.ERROR
 
 
 # -- validation and tiers -------------------------------------------------------------------
-@task(help={"env": "environment whose ${VAR} values and DEFAULT_TIER to use (default local)",
-            "format": "text (default), json, or github (workflow annotations)"})
-@reports_errors
+@sp_task(help={"env": "environment whose ${VAR} values and DEFAULT_TIER to use (default local)",
+               "format": "text (default), json, or github (workflow annotations)"}, exits=(4,))
 def validate(c, env=None, format=None):
     """Check processors/ and connections/ offline (schemas, ASP rules, secrets); exit 4 on errors."""
     from sp_tasks import diagnostics
@@ -69,7 +77,7 @@ def validate(c, env=None, format=None):
 
     from sp_tasks.profiling.decision import regression_diagnostics
 
-    fmt = check_format(format or "text", diagnostics.FORMATS)
+    fmt = check_format(format, diagnostics.FORMATS)
     settings = _settings(c, env)
     project = load_project(settings)
     found = validate_project(project)
@@ -77,12 +85,11 @@ def validate(c, env=None, format=None):
     emit(diagnostics.render(found, fmt))
     if settings.github_actions and format is None and found:
         emit(diagnostics.render_github(found))
-    exit_with(ExitStatus.INVALID if diagnostics.count(found)[0] else ExitStatus.SUCCESS)
+    return ExitStatus.INVALID if diagnostics.count(found)[0] else ExitStatus.SUCCESS
 
 
-@task(help={"env": "environment whose baselines/<env>/history.csv profiles to use (default local)",
-            "format": "text (default) or json"})
-@reports_errors
+@sp_task(help={"env": "environment whose baselines/<env>/history.csv profiles to use (default local)",
+               "format": "text (default) or json"}, exits=(4,))
 def tier_advise(c, env=None, format="text"):
     """Recommend a tier per processor: parallelism rule, plus memory and throughput when profiled."""
     from sp_tasks.desired import load_desired
@@ -98,43 +105,26 @@ def _runner(settings):
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.deploy.service import Runner
 
-    return Runner(settings, open_client(settings))
+    return Runner(settings, open_client(settings), progress=current().progress)
 
 
-def _ask(yes, refusal="pass --yes"):
-    """Confirm an action: --yes, else ask on a terminal; refuse (ConfigError) when nobody can answer."""
-    import sys
-
-    from sp_tasks.errors import ConfigError
-
-    def confirm(question):
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            raise ConfigError(f"refusing to change the workspace without confirmation in a non-interactive "
-                              f"session: {refusal}")
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-    return confirm
-
-
-def _confirm(yes):
-    """Ask before applying a plan; refuse in a non-interactive session unless --yes was given."""
+def _confirm(plan) -> bool:
+    """Ask before writing (--yes skips it); declining raises Cancelled: exit 1, nothing sent."""
     from sp_tasks.planning.render import summary_line
 
-    ask = _ask(yes, "review `invoke plan`, then pass --yes")
-    return lambda plan: ask(f"{summary_line(plan)}\nApply to {plan.environment}?")
+    current().confirm(f"{summary_line(plan)}\nApply to {plan.environment} ({plan.workspace})?",
+                      declined="cancelled: nothing was sent")
+    return True
 
 
 def _show_plan(fmt, strategy="in-place"):
     """Print the plan before anything is applied (text output; machines get it in the result).
     Blue-green and canary differ from the plan's in-place wording, so their steps are shown too."""
     from sp_tasks.deploy.render import render_steps
-    from sp_tasks.planning.render import render_text
 
     def show(plan, steps):
         if fmt == "text":
-            emit(render_text(plan) + (render_steps(steps, strategy) if strategy != "in-place" else ""))
+            emit(_render_plan(plan, fmt) + (render_steps(steps, strategy) if strategy != "in-place" else ""))
 
     return show
 
@@ -142,158 +132,164 @@ def _show_plan(fmt, strategy="in-place"):
 def _render_plan(the_plan, fmt):
     from sp_tasks.planning import render
 
-    return {"text": render.render_text, "markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan)
+    if fmt == "text":
+        return render.render_text(the_plan, color=current().color)
+    return {"markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan)
 
 
 def _emit_outcome(fmt, flow):
-    """Run a deploy/rollback flow and print its outcome in ``fmt`` — also when it failed, so CI
-    gets its JSON or Markdown either way (the error then sets the exit code)."""
+    """Run a deploy/rollback flow and print its outcome in ``fmt``. A failed one is printed by the
+    console (JSON and Markdown on stdout, so CI gets its result either way)."""
     from sp_tasks.deploy import render
-    from sp_tasks.errors import DeployError
 
-    def show(outcome):
-        emit(outcome.to_json() if fmt == "json" else render.render_outcome_markdown(outcome)
-             if fmt == "markdown" else render.render_outcome_text(outcome), fmt)
-
-    try:
-        outcome = flow()
-    except DeployError as err:
-        if fmt != "text" and hasattr(err.result, "plan"):  # text: the exit message carries it
-            show(err.result)
-        raise
-    show(outcome)
+    outcome = flow()
+    emit(outcome.to_json() if fmt == "json" else render.render_outcome_markdown(outcome)
+         if fmt == "markdown" else render.render_outcome_text(outcome))
 
 
-@task(help={"env": "environment to plan for (default local)",
-            "detailed-exitcode": "exit 2 when the plan has changes (for CI)",
-            "format": "text (default), markdown or json", "out": "also write the plan JSON to this file",
-            "prune": "plan deleting live processors/connections that are not in Git",
-            "tier": "override DEFAULT_TIER for this plan (SP2..SP50 or auto)",
-            "rotate-secrets": "update connections that have secrets (their values cannot be read back to compare)"})
-@reports_errors
+PLAN_FORMATS = ("text", "markdown", "json")
+
+
+@sp_task(help={"env": "environment to plan for (default local)",
+               "detailed-exitcode": "exit 2 when the plan has changes (for CI)",
+               "format": "text (default), markdown or json", "out": "also write the plan JSON to this file",
+               "prune": "plan deleting live processors/connections that are not in Git",
+               "tier": "override DEFAULT_TIER for this plan (SP2..SP50 or auto)",
+               "rotate-secrets": "update connections that have secrets (their values cannot be read back to compare)"},
+         exits=(2, 4))
 def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=False, tier=None,
          rotate_secrets=False):
     """Show what deploy would change, and why, without changing anything."""
     from sp_tasks.desired import load_desired
     from sp_tasks.planning import render
 
-    fmt = check_format(format, ("text", "markdown", "json"))
+    fmt = check_format(format, PLAN_FORMATS)
+    tier, out = options.tier(tier), options.writable_file("--out", out)
     settings = _settings(c, env)
     desired = load_desired(settings)
     runner = _runner(settings)
     the_plan = runner.plan(desired, runner.live(), prune=prune, tier=tier, rotate_secrets=rotate_secrets)
     emit(_render_plan(the_plan, fmt))
     if out:
-        Path(out).write_text(render.render_json(the_plan), encoding="utf-8")
-    exit_with(ExitStatus.CHANGES_PRESENT if detailed_exitcode and the_plan.has_changes() else ExitStatus.SUCCESS)
+        out.write_text(render.render_json(the_plan), encoding="utf-8")
+    return ExitStatus.CHANGES_PRESENT if detailed_exitcode and the_plan.has_changes() else ExitStatus.SUCCESS
 
 
-@task(help={"env": "environment to snapshot (default local)",
-            "out": "file to write (default .sp/snapshots/<env>/<UTC timestamp>.json)"})
-@reports_errors
+@sp_task(help={"env": "environment to snapshot (default local)",
+               "out": "file to write (default .sp/snapshots/<env>/<UTC timestamp>.json)"})
 def snapshot(c, env=None, out=None):
     """Save the full live state of the workspace (no secrets) for rollback or audit."""
+    out = options.writable_file("--out", out)
     settings = _settings(c, env)
     runner = _runner(settings)
-    print(runner.snapshot(runner.live(), "manual", out))
+    emit(str(runner.snapshot(runner.live(), "manual", out)))
 
 
-@task(help={"env": "environment to deploy (default local)", "yes": "do not ask for confirmation (CI)",
-            "dry-run": "show the plan and the steps, send nothing",
-            "plan": "apply exactly this saved plan (refused if stale or for another env)",
-            "strategy": "in-place (default), blue-green or canary",
-            "tier": "override DEFAULT_TIER (SP2..SP50 or auto)",
-            "prune": "also delete live processors/connections that are not in Git",
-            "rotate-secrets": "also update connections that have secrets (after rotating a password)",
-            "format": "text (default), markdown or json"})
-@reports_errors
-def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy="in-place", tier=None, prune=False,
+@sp_task(help={"env": "environment to deploy (default local)",
+               "dry-run": "show the plan and the steps, send nothing",
+               "plan": "apply exactly this saved plan (refused if stale or for another env)",
+               "strategy": "in-place (default), blue-green or canary",
+               "tier": "override DEFAULT_TIER (SP2..SP50 or auto)",
+               "prune": "also delete live processors/connections that are not in Git",
+               "rotate-secrets": "also update connections that have secrets (after rotating a password)",
+               "format": "text (default), markdown or json"}, exits=(4,))
+def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy=None, tier=None, prune=False,
            rotate_secrets=False, format="text"):
     """Validate, snapshot, plan, apply, health-gate and verify; roll back automatically on failure."""
     from sp_tasks.deploy import service
     from sp_tasks.desired import load_desired
 
-    fmt = check_format(format, ("text", "markdown", "json"))
+    fmt = check_format(format, PLAN_FORMATS)
+    strategy, tier = options.strategy(strategy), options.tier(tier)
+    plan_file = options.readable_file("--plan", plan)
     settings = _settings(c, env)
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
     runner = _runner(settings)
     _emit_outcome(fmt, lambda: service.deploy(
-        runner, desired, strategy=strategy, plan_file=plan, prune=prune, tier=tier, rotate_secrets=rotate_secrets,
-        dry_run=dry_run, confirm=_confirm(yes), show_plan=_show_plan(fmt, strategy)))
+        runner, desired, strategy=strategy, plan_file=str(plan_file) if plan_file else None, prune=prune, tier=tier,
+        rotate_secrets=rotate_secrets, dry_run=dry_run, confirm=_confirm, show_plan=_show_plan(fmt, strategy)))
 
 
-@task(help={"env": "environment to roll back (default local)",
-            "snapshot": "snapshot file to restore (default: the latest pre-deploy snapshot)",
-            "to-ref": "restore the processors/connections of this Git revision instead (e.g. HEAD~1)",
-            "yes": "do not ask for confirmation (CI)", "dry-run": "show the plan only",
-            "format": "text (default), markdown or json"})
-@reports_errors
+@sp_task(help={"env": "environment to roll back (default local)",
+               "snapshot": "snapshot file to restore (default: the latest pre-deploy snapshot)",
+               "to-ref": "restore the processors/connections of this Git revision instead (e.g. HEAD~1)",
+               "dry-run": "show the plan only", "format": "text (default), markdown or json"}, exits=(4,))
 def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, format="text"):
     """Restore the last good state: a snapshot (default) or a Git revision, with the same planner."""
     from sp_tasks.deploy import service, snapshots
     from sp_tasks.desired import load_desired
+    from sp_tasks.errors import UsageError
 
-    fmt = check_format(format, ("text", "markdown", "json"))
+    fmt = check_format(format, PLAN_FORMATS)
+    if snapshot and to_ref:
+        raise UsageError("give either --snapshot FILE or --to-ref REV, not both")
+    snapshot_file = options.readable_file("--snapshot", snapshot)
     settings = _settings(c, env)
-    runner = _runner(settings)
     if to_ref:
         from sp_tasks.gitrev import desired_at_ref
 
         desired = desired_at_ref(settings, to_ref)
-        _emit_outcome(fmt, lambda: service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm(yes),
+        runner = _runner(settings)
+        _emit_outcome(fmt, lambda: service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm,
                                                   show_plan=_show_plan(fmt)))
     else:
-        path = Path(snapshot) if snapshot else snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
-        _emit_outcome(fmt, lambda: service.rollback(runner, path, load_desired(settings), dry_run=dry_run,
-                                                    confirm=_confirm(yes), show_plan=_show_plan(fmt)))
+        path = snapshot_file or snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
+        git_desired = load_desired(settings)
+        runner = _runner(settings)
+        _emit_outcome(fmt, lambda: service.rollback(runner, path, git_desired, dry_run=dry_run,
+                                                    confirm=_confirm, show_plan=_show_plan(fmt)))
 
 
-@task(help={"env": "environment to check (default local)", "format": "text (default), markdown or json"})
-@reports_errors
+@sp_task(help={"env": "environment to check (default local)", "format": "text (default), markdown or json"},
+         exits=(2, 4))
 def drift(c, env=None, format="text"):
     """Compare live state with Git for a scheduled job: exit 2 when they differ."""
     from sp_tasks.desired import load_desired
 
-    fmt = check_format(format, ("text", "markdown", "json"))
+    fmt = check_format(format, PLAN_FORMATS)
     settings = _settings(c, env)
+    desired = load_desired(settings)
     runner = _runner(settings)
-    the_plan = runner.plan(load_desired(settings), runner.live())
+    the_plan = runner.plan(desired, runner.live())
     emit(_render_plan(the_plan, fmt))
-    exit_with(ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS)
+    return ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS
 
 
 # -- feature environments ---------------------------------------------------------------------
-@task(positional=["name"],
-      help={"name": "feature name or branch (feature/My_Thing -> environment my-thing, workspace feature-my-thing)",
-            "from": "committed environment to derive from: project, credentials, variables (default staging)",
-            "tier": "DEFAULT_TIER of the feature environment (default: the base's, else SP2)",
-            "yes": "do not ask for confirmation (CI)", "format": "text (default), markdown or json"})
-@reports_errors
+def _ask(question) -> bool:
+    """Confirm an action (--yes skips it); declining raises Cancelled: exit 1."""
+    current().confirm(question)
+    return True
+
+
+@sp_task(positional=["name"],
+         help={"name": "feature name or branch (feature/My_Thing -> environment my-thing, workspace feature-my-thing)",
+               "from": "committed environment to derive from: project, credentials, variables (default staging)",
+               "tier": "DEFAULT_TIER of the feature environment (default: the base's, else SP2)",
+               "format": "text (default), markdown or json"}, exits=(4,))
 def env_create(c, name, from_="staging", tier=None, yes=False, format="text"):
     """Derive a feature environment from --from, create its workspace and deploy Git to it (idempotent)."""
-    import sys
-
     from sp_tasks.deploy import service
     from sp_tasks.desired import load_desired
     from sp_tasks.feature.derive import derive
 
-    fmt = check_format(format, ("text", "markdown", "json"))
+    fmt = check_format(format, PLAN_FORMATS)
+    tier = options.tier(tier)
     env = derive(ROOT, name, base=from_, tier=tier)
-    print(f"  {env.describe()}", file=sys.stderr, flush=True)
+    current().progress(env.describe())
     settings = _settings(c, env.name)
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
     runner = _runner(settings)
     # The feature workspace belongs to the branch alone: what the branch no longer defines goes (prune).
-    _emit_outcome(fmt, lambda: service.deploy(runner, desired, prune=True, confirm=_confirm(yes),
+    _emit_outcome(fmt, lambda: service.deploy(runner, desired, prune=True, confirm=_confirm,
                                               show_plan=_show_plan(fmt)))
 
 
-@task(positional=["name"],
-      help={"name": "feature name or branch, as given to env.create",
-            "from": "base to derive the environment from when its files are not here, e.g. in a fresh CI "
-                    "checkout (default staging)",
-            "yes": "do not ask for confirmation (CI)", "format": "text (default) or json"})
-@reports_errors
+@sp_task(positional=["name"],
+         help={"name": "feature name or branch, as given to env.create",
+               "from": "base to derive the environment from when its files are not here, e.g. in a fresh CI "
+                       "checkout (default staging)",
+               "format": "text (default) or json"})
 def env_destroy(c, name, from_="staging", yes=False, format="text"):
     """Stop and delete a feature environment's processors, then its connections, then its workspace; verify."""
     from sp_tasks.errors import DeployError
@@ -304,14 +300,14 @@ def env_destroy(c, name, from_="staging", yes=False, format="text"):
     settings = _settings(c, env.name)
     teardown.check_feature(settings, env)
     try:
-        outcome = teardown.destroy(_runner(settings), confirm=_ask(yes))
+        outcome = teardown.destroy(_runner(settings), confirm=_ask)
     except DeployError as err:
         if fmt == "json" and isinstance(err.result, teardown.Teardown):
-            emit(err.result.to_json(), fmt)
+            emit(err.result.to_json())
         raise
     if outcome.complete:
         derive.remove(ROOT, env)
-    emit(outcome.to_json() if fmt == "json" else teardown.render_text(outcome), fmt)
+    emit(outcome.to_json() if fmt == "json" else teardown.render_text(outcome))
 
 
 # -- profiling: profile, compare-baseline, charts, report ------------------------------------------
@@ -322,17 +318,15 @@ def _rule(settings, accept=()):
                                 source=f"environments/{settings.name}/thresholds.json")
 
 
-@task(iterable=["processor"],
-      help={"env": "environment to profile (default local)", "duration": "seconds to sample (default 60)",
-            "interval": "seconds between samples (default 5)", "processor": "only this processor (repeatable)",
-            "output": "write the raw samples CSV here instead of .sp/<env>/samples.csv (the run summary always "
-                      "goes to .sp/<env>/current.csv)",
-            "record": "append the run to the history (baselines/<env>/history.csv, or .sp/<env>/ with "
-                      "PERF_ARTIFACTS=.sp); refused from a tree with uncommitted changes",
-            "allow-dirty": "record even with uncommitted changes (the rows are marked dirty)",
-            "reset": "start .sp/<env>/current.csv afresh instead of adding this run to it"})
-@reports_errors
-def profile(c, env=None, duration=60.0, interval=5.0, processor=None, output=None, record=False,
+@sp_task(help={"env": "environment to profile (default local)", "duration": "seconds to sample (default 60)",
+               "interval": "seconds between samples (default 5)",
+               "output": "write the raw samples CSV here instead of .sp/<env>/samples.csv (the run summary always "
+                         "goes to .sp/<env>/current.csv)",
+               "record": "append the run to the history (baselines/<env>/history.csv, or .sp/<env>/ with "
+                         "PERF_ARTIFACTS=.sp); refused from a tree with uncommitted changes",
+               "allow-dirty": "record even with uncommitted changes (the rows are marked dirty)",
+               "reset": "start .sp/<env>/current.csv afresh instead of adding this run to it"}, exits=(3,))
+def profile(c, env=None, duration=None, interval=None, processor=None, output=None, record=False,
             allow_dirty=False, reset=False):
     """Sample processor stats to a samples CSV, summarize the run, check thresholds.json; exit 3 on a breach."""
     from sp_tasks.atlas.connect import open_client
@@ -343,44 +337,49 @@ def profile(c, env=None, duration=60.0, interval=5.0, processor=None, output=Non
     from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.record import check_options, run_profile
 
-    settings = _settings(c, env)
+    # Strings from the command line (a float default would make invoke crash on "abc"): checked here.
+    duration = options.positive_float("--duration", duration, 60.0)
+    interval = options.positive_float("--interval", interval, 5.0)
     check_options(duration, interval)
+    names, output = options.names("--processor", processor), options.writable_file("--output", output)
+    settings = _settings(c, env)
     dirty = uncommitted(settings.root) if record else []
     outcome = run_profile(open_client(settings).list_processors, SystemClock(), env=settings.name,
-                          root=settings.root, git_sha=current_sha(settings.root), duration=float(duration),
-                          interval=float(interval), processors=processor or None, thresholds=settings.thresholds,
+                          root=settings.root, git_sha=current_sha(settings.root), duration=duration,
+                          interval=interval, processors=names or None, thresholds=settings.thresholds,
                           thresholds_source=f"environments/{settings.name}/thresholds.json",
                           record=record, output=output, progress=progress_bar(), paths=paths_for(settings),
                           environment=settings_environment(settings), uncommitted=dirty, allow_dirty=allow_dirty,
                           reset=reset)
     emit(outcome.text)
-    exit_with(outcome.exit_status)
+    return outcome.exit_status
 
 
-@task(iterable=["accept"],
-      help={"env": "environment whose run history is the baseline (default local)",
-            "history": "run history CSV (default baselines/<env>/history.csv, or .sp/<env>/ with PERF_ARTIFACTS=.sp)",
-            "current": "current runs CSV (default .sp/<env>/current.csv, else the newest recorded run)",
-            "format": "text (default), markdown or json",
-            "accept": "processor:metric whose change is intended: shown as accepted, never a regression "
-                      "(repeatable; metric may be *)"})
-@reports_errors
+@sp_task(iterable=["accept"],
+         help={"env": "environment whose run history is the baseline (default local)",
+               "history": "run history CSV (default baselines/<env>/history.csv, or .sp/<env>/ with "
+                          "PERF_ARTIFACTS=.sp)",
+               "current": "current runs CSV (default .sp/<env>/current.csv, else the newest recorded run)",
+               "format": "text (default), markdown or json",
+               "accept": "processor:metric whose change is intended: shown as accepted, never a regression "
+                         "(repeatable; metric may be *)"}, exits=(3,))
 def compare_baseline(c, env=None, history=None, current=None, format="text", accept=None):
     """Compare the current profile run(s) with the comparable run history; exit 3 on any regression."""
     from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.service import run_compare_baseline
 
-    fmt = check_format(format, ("text", "markdown", "json"))
+    fmt = check_format(format, PLAN_FORMATS)
+    history = options.readable_file("--history", history)
+    current_file = options.readable_file("--current", current)
     settings = _settings(c, env)
-    outcome = run_compare_baseline(settings.name, settings.root, history=history, current=current, fmt=fmt,
+    outcome = run_compare_baseline(settings.name, settings.root, history=history, current=current_file, fmt=fmt,
                                    rule=_rule(settings, accept), paths=paths_for(settings))
     emit(outcome.text)
-    exit_with(outcome.exit_status)
+    return outcome.exit_status
 
 
-@task(help={"env": "environment whose history to draw (default local)",
-            "out": "directory for the PNGs (default reports/<env>/charts, or .sp/<env>/charts)"})
-@reports_errors
+@sp_task(help={"env": "environment whose history to draw (default local)",
+               "out": "directory for the PNGs (default reports/<env>/charts, or .sp/<env>/charts)"})
 def charts(c, env=None, out=None):
     """Draw one trend chart per processor, plus an overview; only the charts whose numbers changed."""
     from sp_tasks.profiling.paths import paths_for
@@ -390,14 +389,14 @@ def charts(c, env=None, out=None):
     emit(run_charts(settings.name, settings.root, out=out, rule=_rule(settings), paths=paths_for(settings)).text)
 
 
-@task(help={"env": "environment to report on (default local)",
-            "out": "Markdown file to write (default reports/<env>/latest.md, or .sp/<env>/report.md)"})
-@reports_errors
+@sp_task(help={"env": "environment to report on (default local)",
+               "out": "Markdown file to write (default reports/<env>/latest.md, or .sp/<env>/report.md)"})
 def report(c, env=None, out=None):
     """Write the Markdown performance report linking the charts `invoke charts` drew (draws none itself)."""
     from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.service import run_report
 
+    out = options.writable_file("--out", out)
     settings = _settings(c, env)
     outcome = run_report(settings.name, settings.root, out=out, rule=_rule(settings), paths=paths_for(settings))
     emit(f"wrote {outcome.paths[0]}")
@@ -411,7 +410,7 @@ environments = Collection("env")
 environments.add_task(env_create, "create")
 environments.add_task(env_destroy, "destroy")
 
-# Register new tasks here as well as defining them above.
+# Register new tasks here as well as defining them above; declare them with @sp_task.
 ns = Collection(emulator, environments)
 ns.add_task(validate)
 ns.add_task(tier_advise)

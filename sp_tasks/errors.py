@@ -1,7 +1,7 @@
 """The one error tree of sp-tasks and the exit codes CI depends on.
 
 Every error the product raises derives from :class:`SpTasksError`; each class knows its exit
-code, so the single place that turns errors into process exits (``tasks.reports_errors``) needs
+code, so the single place that turns errors into process exits (``sp_tasks.console.run``) needs
 no catch-ladder. Messages say what went wrong, where, and how to fix it, and must never contain a
 secret value: error texts are built from names and codes, and whatever a message carries from
 outside (an API error body, another exception's text) is scrubbed of every secret value the
@@ -39,6 +39,15 @@ class SpTasksError(Exception):
 
 class ConfigError(SpTasksError):
     """Missing or invalid environment, settings file or credential variable."""
+
+
+class UsageError(ConfigError):
+    """A command-line option is wrong (unknown choice, not a number, unreadable file); raised
+    before anything is read from or sent to Atlas. The message names the option and the fix."""
+
+
+class Cancelled(SpTasksError):
+    """The user declined the confirmation prompt: nothing was changed (exit 1, as Terraform)."""
 
 
 class DataFileError(SpTasksError):

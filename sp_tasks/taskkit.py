@@ -1,63 +1,102 @@
-"""What every task in tasks.py shares: error-to-exit translation and output plumbing.
+"""How a task in tasks.py is declared: :func:`sp_task`, the standard flags, and the console it runs in.
 
-``reports_errors`` is the one place an ``SpTasksError`` becomes a process exit (message on stderr,
-the error's exit status); bugs still crash with a traceback. ``emit`` prints a result in the
-requested format. Kept free of heavy imports so ``invoke --list`` stays fast.
+Every task is ``@sp_task(help={...}, exits=(...))``. That gives it the team's flag convention —
+explicit short flags only, the same letter meaning the same thing everywhere (``-e`` env,
+``-p`` processor, ``-f`` format, ``-y`` yes, ``-t`` tier; ``-h`` is always help; invoke's
+automatic short flags are off) — standard help texts for those flags, the exit codes in
+``--help``, and a :class:`~sp_tasks.console.Console` built from ``--format``/``--yes`` in
+which the body runs (:func:`sp_tasks.console.run` turns errors into exits). The body returns
+nothing or an :class:`ExitStatus`. Kept free of heavy imports so ``invoke --list`` stays fast.
 """
 from __future__ import annotations
 
 import functools
-import json
-import sys
-from typing import Any, Callable
+import inspect
+from typing import Any, Callable, Iterable
 
-from invoke import Exit
+from invoke import Exit, Task, task
 
-from sp_tasks.errors import ExitStatus, SpTasksError
+from sp_tasks import console as con
+from sp_tasks.errors import ExitStatus, UsageError
 
 FORMATS = ("text", "json", "markdown")
+SHORT_FLAGS = {"env": "e", "processor": "p", "format": "f", "yes": "y", "tier": "t"}
+STANDARD_HELP = {
+    "env": "environment under environments/ (default: local, or INVOKE_SP_ENV)",
+    "processor": "only this processor (repeatable, like terraform -target); others are left untouched",
+    "yes": "do not ask for confirmation (CI)",
+}
+
+
+class SpTask(Task):
+    """An invoke Task whose only short flags are the standard ones of :data:`SHORT_FLAGS`."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs["auto_shortflags"] = False
+        super().__init__(*args, **kwargs)
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        if short and short not in taken_names:
+            opts["names"].append(short)
+        return opts
+
+
+def sp_task(*, help: dict[str, str] | None = None, exits: Iterable[int] = (), iterable: Iterable[str] = (),
+            **task_kwargs: Any) -> Callable[[Callable], Task]:
+    """Declare an invoke task that follows the convention (see the module docstring).
+
+    ``exits`` lists the exit codes beyond 0, 1 and 130 that the task can end with (2, 3, 4).
+    A ``processor`` parameter is repeatable automatically."""
+    def decorate(func: Callable) -> Task:
+        params = inspect.signature(func).parameters
+        texts = {k: v for k, v in STANDARD_HELP.items() if k in params}
+        texts.update(help or {})
+        repeatable = [*iterable, *(["processor"] if "processor" in params else [])]
+        wrapped = reports_errors(func)
+        wrapped.__doc__ = f"{inspect.cleandoc(func.__doc__ or '')}\n\n{con.exit_codes_help(tuple(exits))}"
+        return task(klass=SpTask, help=texts, iterable=list(dict.fromkeys(repeatable)), **task_kwargs)(wrapped)
+
+    return decorate
 
 
 def reports_errors(func: Callable) -> Callable:
+    """Run ``func`` in a console of its own; an error or Ctrl-C becomes its final line and exit code."""
+    name = func.__name__.replace("_", "-")
+
     @functools.wraps(func)  # invoke reads the task signature through __wrapped__
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SpTasksError as err:
-            raise Exit(_message(err), code=int(err.exit_status)) from None
+        bound = inspect.signature(func).bind(*args, **kwargs)
+        bound.apply_defaults()
+        fmt = bound.arguments.get("format") or "text"
+        console = con.Console(fmt if fmt in FORMATS else "text", yes=bool(bound.arguments.get("yes")),
+                              command=f"invoke {name}")
+        report: list[str] = []  # invoke prints an Exit's message on stderr: the console's final lines
+        code = con.run(console, lambda: func(*args, **kwargs), say=report.append)
+        if code != ExitStatus.SUCCESS:
+            raise Exit("\n".join(line.rstrip("\n") for line in report) or None, code=code)
 
     return wrapper
 
 
-def _message(err: SpTasksError) -> str:
-    """The exit message: the error, plus what it carries (every diagnostic, or what deploy did)."""
-    diagnostics = getattr(err, "diagnostics", None)  # ValidationFailed: show every problem, not a count
-    if diagnostics:
-        from sp_tasks.diagnostics import render_text
-
-        return f"{render_text(diagnostics)}\nerror: {err}"
-    outcome = getattr(err, "result", None)  # DeployError from a deploy: steps run and rollback done
-    if hasattr(outcome, "plan"):
-        from sp_tasks.deploy.render import render_outcome_text
-
-        return f"{render_outcome_text(outcome)}\nerror: {err}"
-    return f"error: {err}"
-
-
-def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+def check_format(fmt: str | None, allowed: tuple[str, ...] = FORMATS) -> str:
+    fmt = fmt or "text"
     if fmt not in allowed:
-        raise Exit(f"error: --format must be one of {', '.join(allowed)} (got {fmt!r})", code=int(ExitStatus.ERROR))
+        from sp_tasks.options import choice
+
+        return choice("--format", fmt, allowed)
     return fmt
 
 
 def emit(text_or_data: Any, fmt: str = "text") -> None:
-    """Print a rendered string, or JSON for data when ``fmt`` is json."""
-    if fmt == "json" and not isinstance(text_or_data, str):
-        text_or_data = json.dumps(text_or_data, indent=2, sort_keys=False, default=str)
-    sys.stdout.write(text_or_data if text_or_data.endswith("\n") else text_or_data + "\n")
-    sys.stdout.flush()
+    """Print a result on stdout: a rendered string as is, data as JSON."""
+    con.current().result(text_or_data)
 
 
 def exit_with(status: ExitStatus) -> None:
     if status != ExitStatus.SUCCESS:
         raise Exit(code=int(status))
+
+
+__all__ = ["SpTask", "sp_task", "reports_errors", "check_format", "emit", "exit_with", "UsageError", "FORMATS"]

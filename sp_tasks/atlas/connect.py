@@ -19,9 +19,16 @@ def base_url(settings) -> str:
     """The HTTP base URL for ``settings``, starting the embedded emulator when it is the target."""
     if not settings.is_emulator:
         return settings.base_url
+    from sp_tasks.console import current
     from sp_tasks.emulator import daemon
 
-    return daemon.start(emulator_data_dir(settings), settings.emulator_port).url
+    console = current()
+    with console.waiting(f"the local emulator to start on port {settings.emulator_port}"):
+        state = daemon.start(emulator_data_dir(settings), settings.emulator_port)
+    if state.started_now:  # a background process the user did not ask for by name: say so, and where
+        console.progress(f"{state.describe()}; it keeps running in the background: "
+                         f"`invoke emulator.stop -e {settings.name}` stops it")
+    return state.url
 
 
 def open_client(settings) -> AtlasClient:

@@ -1,11 +1,13 @@
 """The ``sp`` command: the seed tool's surface (workspaces, connections, processors) on sp-tasks.
 
-``main(argv)`` parses the command line, runs one command and returns the exit code of
-DESIGN §4 (0 success, 1 error, 3 threshold breach, 4 invalid definitions); it is also the one
-place an :class:`~sp_tasks.errors.SpTasksError` becomes an exit code and a message on stderr.
-Usage errors exit 1 (argparse's 2 would read as "plan has changes"). Each command group lives in
-its own module and registers itself through ``register(groups, common)``; the command reference
-is docs/sp-cli.md.
+``main(argv)`` parses the command line, runs one command in a :class:`~sp_tasks.console.Console`
+and returns the exit code of DESIGN §4 (0 success, 1 error, 3 threshold breach, 4 invalid
+definitions, 130 interrupted): errors become exits in ``sp_tasks.console.run``, the same place
+as for the invoke tasks. Usage errors are :class:`UsageError` (exit 1; argparse's 2 would read
+as "plan has changes"), in JSON too with ``--format json``. Short flags mean what they mean in
+the tasks: -e env, -f format, -p processor, -y yes, -t tier, -h help. Each command group lives
+in its own module and registers itself through ``register(groups, common)``; the command
+reference is docs/sp-cli.md.
 """
 from __future__ import annotations
 
@@ -14,17 +16,17 @@ import os
 import sys
 from typing import Sequence
 
-from sp_tasks.errors import ExitStatus, SpTasksError
+from sp_tasks.console import Console, exit_codes_help, run
+from sp_tasks.errors import UsageError
 
 FORMATS = ("text", "json")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with usage errors exiting 1 instead of 2."""
+    """argparse whose usage errors are :class:`UsageError` (reported by the console, exit 1)."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(int(ExitStatus.ERROR), f"{self.prog}: error: {message}\n")
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
 def common_options(env=argparse.SUPPRESS, root=argparse.SUPPRESS, fmt=argparse.SUPPRESS) -> Parser:
@@ -33,11 +35,24 @@ def common_options(env=argparse.SUPPRESS, root=argparse.SUPPRESS, fmt=argparse.S
     Two instances: the top level's carries the defaults, the commands' suppress theirs so a value
     given before the group is not overwritten (parents share action objects, hence not one)."""
     common = Parser(add_help=False)
-    common.add_argument("--env", default=env, help="environment under environments/ (default: $SP_ENV or local)")
+    common.add_argument("-e", "--env", default=env,
+                        help="environment under environments/ (default: $SP_ENV or local)")
     common.add_argument("--root", default=root,
                         help="project root holding environments/, processors/, connections/ (default: .)")
-    common.add_argument("--format", choices=FORMATS, default=fmt, help="text tables (default) or json for machines")
+    common.add_argument("-f", "--format", choices=FORMATS, default=fmt,
+                        help="text tables (default) or json for machines")
     return common
+
+
+def checked(validator, *args):
+    """An argparse ``type=`` from a check of ``sp_tasks.options``: the same message as the tasks give."""
+    def convert(value: str):
+        try:
+            return validator(*args, value)
+        except UsageError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return convert
 
 
 def add_command(commands, name: str, run, help_text: str, parents: list, prefix: str) -> Parser:
@@ -54,8 +69,8 @@ def build_parser() -> Parser:
     top = common_options(os.environ.get("SP_ENV", "local"), ".", "text")
     parser = Parser(prog="sp", parents=[top],
                     description="Atlas Stream Processing from a GitOps repo: the seed `sp` commands, made safe.",
-                    epilog="Reference: docs/sp-cli.md. Exit codes: 0 ok, 1 error, 3 threshold breach, "
-                           "4 invalid definitions.")
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog=f"Reference: docs/sp-cli.md.\n\n{exit_codes_help((3, 4))}")
     groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
     workspaces.register(groups, common)
     connections.register(groups, common)
@@ -67,36 +82,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``sp`` command; returns the process exit code."""
     from sp_tasks.cli.context import Context
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    console = Console(_sniff_format(argv), command="sp")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as stop:  # --help, or a usage error (already printed)
-        return stop.code if isinstance(stop.code, int) else int(ExitStatus.ERROR)
-    ctx = Context(args)
+    except SystemExit as stop:  # --help (already printed)
+        return stop.code if isinstance(stop.code, int) else 0
+    except UsageError as err:
+        return console.fail(err)
+    console = Console(args.format, yes=getattr(args, "yes", False), command=args.command_path)
+    ctx = Context(args, console)
     try:
-        return int(args.run(ctx) or ExitStatus.SUCCESS)
-    except SpTasksError as err:
-        _report(err)
-        return int(err.exit_status)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return run(console, lambda: args.run(ctx))
     finally:
         if "client" in ctx.__dict__:
             ctx.client.close()
 
 
-def _report(err: SpTasksError) -> None:
-    """Everything an error carries, on stderr: each diagnostic, or what a deploy did, then the message."""
-    from sp_tasks.errors import DeployError, ValidationFailed
-
-    if isinstance(err, ValidationFailed):
-        from sp_tasks import diagnostics
-
-        github = os.environ.get("GITHUB_ACTIONS") == "true"
-        print(diagnostics.render(err.diagnostics, "github" if github else "text"), file=sys.stderr)
-    elif isinstance(err, DeployError) and hasattr(err.result, "plan"):
-        from sp_tasks.deploy.render import render_outcome_text
-
-        print(render_outcome_text(err.result), file=sys.stderr)
-    print(f"error: {err}", file=sys.stderr)
+def _sniff_format(argv: list[str]) -> str:
+    """The --format asked for, before parsing: a usage error is reported in that format too."""
+    for i, arg in enumerate(argv):
+        if arg in ("-f", "--format") and i + 1 < len(argv) and argv[i + 1] in FORMATS:
+            return argv[i + 1]
+        if arg.startswith("--format=") and arg.split("=", 1)[1] in FORMATS:
+            return arg.split("=", 1)[1]
+    return "text"

@@ -58,7 +58,9 @@ def deploy_subset(ctx, subset: DesiredState, *, strategy: str = "in-place", tier
         shown.append(view)
         if not ctx.json:
             ctx.emit(render_text(view))
-        return ctx.confirm(f"{summary_line(view)}\nApply to {plan.environment} ({plan.workspace})?")
+        ctx.confirm(f"{summary_line(view)}\nApply to {plan.environment} ({plan.workspace})?",
+                    declined="cancelled: nothing was sent")
+        return True
 
     outcome = service.deploy(ctx.runner(), subset, strategy=strategy, tier=tier, dry_run=ctx.args.dry_run,
                              confirm=confirm)

@@ -34,11 +34,11 @@ def _commands(group, common, prefix: str) -> None:
     add("list", cmd_list, "connections in the workspace, and whether Git defines them")
     create = add("create", cmd_create, "create or update connections from connections/<name>.json")
     create.add_argument("names", nargs="*", metavar="NAME", help="connections to deploy (default: all in Git)")
-    create.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    create.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     create.add_argument("--dry-run", action="store_true", help="show the plan only, send nothing")
     delete = add("delete", cmd_delete, "delete one connection from the workspace (asks first)")
     delete.add_argument("name", metavar="NAME")
-    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     test = add("test", cmd_test, "validate connection files offline, then check each exists and is READY")
     test.add_argument("names", nargs="*", metavar="NAME", help="connections to test (default: all in Git)")
     test.add_argument("--offline", action="store_true", help="only validate the files; do not call Atlas")
@@ -77,9 +77,8 @@ def cmd_delete(ctx) -> int:
     if users:
         raise ConfigError(f"connection {name} is used by processor(s) {', '.join(users)}: drop or change them first")
     again = " (it is defined in Git: the next deploy creates it again)" if name in ctx.git_names(CONNECTION) else ""
-    if not ctx.confirm(f"Delete connection {name} from workspace {ctx.settings.workspace}{again}?"):
-        ctx.emit("cancelled: nothing deleted")
-        return 0
+    ctx.confirm(f"Delete connection {name} from workspace {ctx.settings.workspace}{again}?",
+                declined="cancelled: nothing deleted")
     ctx.client.delete_connection(name)
     if ctx.json:
         ctx.emit_json({"connection": name, "deleted": True})

@@ -1,21 +1,20 @@
-"""What every sp command shares: settings, client, Git definitions, the processor selection, output
-and confirmation.
+"""What every sp command shares: settings, client, Git definitions, the processor selection, and
+the console it prints and asks through.
 
-One :class:`Context` per invocation, built from the parsed arguments. Settings, client and the
-Git project are loaded on first use, so offline commands never open a client and read-only ones
-never start writing. Output goes to the *current* ``sys.stdout`` (tests capture it); progress and
-prompts go to stderr.
+One :class:`Context` per invocation, built from the parsed arguments and the command's
+:class:`~sp_tasks.console.Console`. Settings, client and the Git project are loaded on first use,
+so offline commands never open a client and read-only ones never start writing. Results go to
+stdout; progress and prompts to stderr (the console decides how).
 """
 from __future__ import annotations
 
-import json
-import sys
 from argparse import Namespace
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sp_tasks.console import Console
 from sp_tasks.errors import ConfigError
 
 WRITE_SCOPE_HINT = "name processors with -p NAME (repeatable) or use --all for the processors defined in Git"
@@ -24,6 +23,7 @@ WRITE_SCOPE_HINT = "name processors with -p NAME (repeatable) or use --all for t
 @dataclass
 class Context:
     args: Namespace
+    console: Console = field(default_factory=Console)
     _project: Any = field(default=None, repr=False)
 
     # -- loaded on first use --------------------------------------------------------------
@@ -87,28 +87,21 @@ class Context:
             raise ConfigError(f"no processors/{missing[0]}.json defines processor {missing[0]!r} "
                               f"(defined in Git: {', '.join(sorted(git)) or 'none'})")
 
-    # -- output ---------------------------------------------------------------------------
+    # -- output (the console's) ----------------------------------------------------------------
     @property
     def json(self) -> bool:
         return self.args.format == "json"
 
     def emit(self, text: str) -> None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        sys.stdout.flush()
+        self.console.out(text)
 
     def emit_json(self, data: Any) -> None:
-        self.emit(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        self.console.data(data)
 
     def progress(self, line: str) -> None:
-        print(f"  {line}", file=sys.stderr, flush=True)
+        self.console.progress(line)
 
-    def confirm(self, question: str) -> bool:
-        """True with --yes; asks on a terminal; refuses (ConfigError) in a non-interactive session."""
-        if getattr(self.args, "yes", False):
-            return True
-        if not sys.stdin.isatty():
-            raise ConfigError(f"{self.args.command_path} needs confirmation and this session is not interactive: "
-                              "review what it will do, then pass --yes")
-        sys.stderr.write(f"{question} [y/N] ")
-        sys.stderr.flush()
-        return sys.stdin.readline().strip().lower() in ("y", "yes")
+    def confirm(self, question: str, declined: str = "cancelled: nothing was changed") -> None:
+        """Goes on with --yes or a "y"; otherwise raises Cancelled (exit 1), or ConfigError when
+        nobody can answer (a non-interactive session without --yes)."""
+        self.console.confirm(question, declined=declined)

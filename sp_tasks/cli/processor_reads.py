@@ -12,7 +12,8 @@ import argparse
 import json
 from datetime import datetime, timezone
 
-from sp_tasks.cli import add_command, views
+from sp_tasks import options
+from sp_tasks.cli import add_command, checked, views
 from sp_tasks.desired import PROCESSOR
 from sp_tasks.gitrev import current_sha
 from sp_tasks.errors import ConfigError, ExitStatus, ValidationFailed
@@ -29,8 +30,10 @@ def register(commands, common, scope) -> None:
     add("test", cmd_test, "validate processor files offline (exit 4 on errors)")
     add("tier-advise", cmd_tier_advise, "recommend a tier per processor (parallelism, and profiles if recorded)")
     profile = add("profile", cmd_profile, "sample stats for --duration and summarize (exit 3 on a threshold breach)")
-    profile.add_argument("--duration", type=float, default=60.0, help="seconds to sample (default 60)")
-    profile.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
+    profile.add_argument("--duration", type=checked(options.positive_float, "--duration"), default=60.0,
+                         help="seconds to sample (default 60)")
+    profile.add_argument("--interval", type=checked(options.positive_float, "--interval"), default=5.0,
+                         help="seconds between samples (default 5)")
     profile.add_argument("--record", action="store_true", help="append the run to baselines/<env>/history.csv")
     profile.add_argument("--output", help="raw samples CSV (default .sp/<env>/samples.csv)")
     schema = add("schema", cmd_schema, "the processor file JSON Schema, or NAME's normalized definition",

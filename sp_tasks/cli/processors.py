@@ -8,11 +8,11 @@ started processor as done, and reports every step. Any failure exits non-zero.
 """
 from __future__ import annotations
 
-from sp_tasks.cli import Parser, add_command, processor_reads
+from sp_tasks import options
+from sp_tasks.cli import Parser, add_command, checked, processor_reads
 from sp_tasks.cli.changes import deploy_subset, execute, processors_subset
 from sp_tasks.deploy.steps import StepKind, Target
 from sp_tasks.errors import ConfigError
-from sp_tasks.model import TIERS
 
 RUNNING = ("STARTED", "STARTING")
 
@@ -23,20 +23,21 @@ def register(groups, common) -> None:
     scope = selection_options()
     create = _add(commands, [common, scope], "create", cmd_create,
                   "deploy the named processors from Git through the planner (checkpoints kept)")
-    create.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    create.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     create.add_argument("--dry-run", action="store_true", help="show the plan only, send nothing")
-    create.add_argument("--strategy", default="in-place", choices=("in-place", "blue-green", "canary"))
-    create.add_argument("-t", "--tier", choices=(*TIERS, "auto"), help="override DEFAULT_TIER for this deploy")
+    create.add_argument("--strategy", default="in-place", type=checked(options.strategy),
+                        help="in-place (default), blue-green or canary")
+    create.add_argument("-t", "--tier", type=checked(options.tier), help="override DEFAULT_TIER for this deploy")
     for name, run, text in (("start", cmd_start, "start processors (startWith; waits for STARTED)"),
                             ("restart", cmd_restart, "stop, wait for STOPPED, start, wait for STARTED")):
         parser = _add(commands, [common, scope], name, run, text)
-        parser.add_argument("-t", "--tier", choices=(*TIERS, "auto"), help="tier to start on (auto: tier advice)")
+        parser.add_argument("-t", "--tier", type=checked(options.tier), help="tier to start on (auto: tier advice)")
         parser.add_argument("--auto", action="store_true", help="the seed's spelling of --tier auto")
         parser.add_argument("--verify", action="store_true", help="run the health gate after starting")
     _add(commands, [common, scope], "stop", cmd_stop, "stop processors (waits for STOPPED; checkpoint kept)")
     drop = _add(commands, [common, scope], "drop", cmd_drop, "delete processors and their state (asks first)")
     drop.add_argument("names", nargs="*", metavar="NAME", help="processors to drop (same as -p NAME)")
-    drop.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    drop.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     processor_reads.register(commands, common, scope)
 
 
@@ -94,10 +95,8 @@ def cmd_drop(ctx) -> int:
     if not names:
         ctx.emit("nothing to drop: none of these processors exists in the workspace")
         return 0
-    if not ctx.confirm(f"Drop {', '.join(names)} from {ctx.settings.workspace} ({ctx.settings.name})? "
-                       "Their checkpoints and window state are destroyed."):
-        ctx.emit("cancelled: nothing dropped")
-        return 0
+    ctx.confirm(f"Drop {', '.join(names)} from {ctx.settings.workspace} ({ctx.settings.name})? "
+                "Their checkpoints and window state are destroyed.", declined="cancelled: nothing dropped")
     ctx.progress(f"snapshot saved: {runner.snapshot(live, 'pre-drop')}")
     return execute(ctx, "drop", names, lambda chain, n: chain.add(StepKind.STOP_PROCESSOR, _target(n))
                     .add(StepKind.DELETE_PROCESSOR, _target(n)))

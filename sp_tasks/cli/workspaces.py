@@ -32,7 +32,7 @@ def register(groups, common) -> None:
     create.add_argument("name", nargs="?", help="must be the env's WORKSPACE_NAME when given")
     delete = _add(commands, common, "delete", cmd_delete, "delete the env's workspace (asks first)")
     delete.add_argument("name", nargs="?", help="must be the env's WORKSPACE_NAME when given")
-    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     connections.register_under(commands, common)
 
 
@@ -131,9 +131,8 @@ def cmd_delete(ctx) -> int:
         raise ConfigError(f"workspace {name} has running processors ({', '.join(running)}): stop them first "
                           f"with `sp processors stop {flags} --env {ctx.settings.name}`")
     doomed = f"{len(live.processors)} processor(s) and {len(live.connections)} connection(s)"
-    if not ctx.confirm(f"Delete workspace {name} of environment {ctx.settings.name} with its {doomed}?"):
-        ctx.emit("cancelled: nothing deleted")
-        return 0
+    ctx.confirm(f"Delete workspace {name} of environment {ctx.settings.name} with its {doomed}?",
+                declined="cancelled: nothing deleted")
     ctx.client.delete_workspace()
     if ctx.json:
         ctx.emit_json({"workspace": name, "deleted": True})

@@ -115,7 +115,8 @@ class Executor:
         if step.kind is K.DELETE_CONNECTION:
             return _idempotent_delete(lambda: c.delete_connection(name))
         if step.kind is K.WAIT_CONNECTION_READY:
-            waiting.wait_for_connection_ready(c, name, clock=self.clock, timeout=CONNECTION_TIMEOUT)
+            waiting.wait_for_connection_ready(c, name, clock=self.clock, timeout=CONNECTION_TIMEOUT,
+                                              progress=self.progress)
             return "done", "READY"
         if step.kind is K.CREATE_PROCESSOR:
             return self._write(lambda: c.create_processor(body), lambda: _exists(c.get_processor, name))
@@ -164,7 +165,8 @@ class Executor:
                 if state not in (None, "CREATED", "STOPPED"):
                     raise
                 return "already-done", f"was {state or 'absent'}"
-        waiting.wait_for_processor(self.client, name, "STOPPED", clock=self.clock, timeout=STOP_TIMEOUT)
+        waiting.wait_for_processor(self.client, name, "STOPPED", clock=self.clock, timeout=STOP_TIMEOUT,
+                                   progress=self.progress)
         return "done", ""
 
     def _start(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -178,7 +180,7 @@ class Executor:
                     raise
                 status = "already-done"
         waiting.wait_for_processor(self.client, name, "STARTED", clock=self.clock,
-                                   timeout=self.policy.started_timeout_s)
+                                   timeout=self.policy.started_timeout_s, progress=self.progress)
         return status, f"tier {body['tier']}" if body.get("tier") else ""
 
     def _verify(self, names: list[str], result: ApplyResult) -> tuple[str, str]:

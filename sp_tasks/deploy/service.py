@@ -7,19 +7,18 @@ and verified, so the workspace ends either fully applied or exactly as the snaps
 """
 from __future__ import annotations
 
-import sys
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from sp_tasks.clock import SystemClock
+from sp_tasks.console import current
 from sp_tasks.deploy import snapshots, waiting
 from sp_tasks.deploy.executor import ApplyResult, Executor
 from sp_tasks.deploy.health import HealthPolicy
 from sp_tasks.deploy.steps import Step
 from sp_tasks.deploy.strategies import build_steps
-from sp_tasks.errors import ConfigError, DeployError, PlanMismatch, StalePlanError, SpTasksError
+from sp_tasks.errors import Cancelled, ConfigError, DeployError, PlanMismatch, StalePlanError, SpTasksError
 from sp_tasks.model import ConnectionSpec, DesiredState, LiveState, ProcessorSpec
 from sp_tasks.planning.plan import Plan, fingerprint, plan_from_json
 from sp_tasks.planning.planner import compute_plan
@@ -54,7 +53,7 @@ class Runner:
     settings: Any
     client: Any
     clock: Any = field(default_factory=SystemClock)
-    progress: Callable[[str], None] = field(default=lambda line: _print_progress(line))
+    progress: Callable[[str], None] = field(default=lambda line: current().progress(line))
 
     # -- reading --------------------------------------------------------------------------
     def live(self) -> LiveState:
@@ -91,7 +90,8 @@ class Runner:
             "streamConfig": {"tier": tier}})
         # Reference §3.2: a new workspace may answer 404 for a while.
         waiting.wait_until(self.client.get_workspace, lambda ws: ws is not None, clock=self.clock,
-                           what=f"workspace {self.settings.workspace} to exist", timeout=WORKSPACE_TIMEOUT)
+                           what=f"workspace {self.settings.workspace} to exist", timeout=WORKSPACE_TIMEOUT,
+                           progress=self.progress)
         return self.live()
 
     def apply(self, steps: tuple[Step, ...], secrets_from: DesiredState) -> ApplyResult:
@@ -164,7 +164,7 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
     if dry_run:
         return Outcome(plan, steps=steps, message="dry run: nothing sent")
     if not confirm(plan):
-        return Outcome(plan, message="cancelled: nothing sent")
+        raise Cancelled("cancelled: nothing was sent")
     live = runner.live()  # someone may have changed the workspace while we waited for confirmation
     if fingerprint(live) != plan.live_fingerprint:
         raise StalePlanError(f"the {runner.settings.name} workspace changed while the plan was being confirmed "
@@ -177,6 +177,7 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
     except BaseException as interrupt:  # Ctrl-C, CI cancel: put the workspace back before leaving
         runner.progress(f"interrupted ({type(interrupt).__name__}); rolling back to {snapshot}")
         runner.restore(snapshot, desired)
+        interrupt.add_note(f"the deploy was rolled back to {snapshot} and verified")
         raise
     if failure is None:
         return Outcome(plan, result, snapshot, message="applied and verified", steps=steps)
@@ -215,20 +216,13 @@ def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, 
         return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
     show_plan(plan, ())  # first: a plan that cannot be applied (a missing secret) is still shown
     build_steps(plan, strategy="in-place", live=live)  # refuses such a plan before anything is written
-    if dry_run or not confirm(plan):
-        return Outcome(plan, snapshot=snapshot_path, message="nothing sent")
+    if dry_run:
+        return Outcome(plan, snapshot=snapshot_path, message="dry run: nothing sent")
+    if not confirm(plan):
+        raise Cancelled("cancelled: nothing was sent")
     runner.snapshot(runner.live(), "pre-rollback")
     result = runner.restore(snapshot_path, git_desired)
     return Outcome(plan, result, snapshot_path, message=f"rolled back to {snapshot_path.name} and verified")
-
-
-_PROGRESS_LOCK = threading.Lock()
-
-
-def _print_progress(line: str) -> None:
-    """One whole line at a time: the executor reports from several threads."""
-    with _PROGRESS_LOCK:
-        print(f"  {line}", file=sys.stderr, flush=True)
 
 
 def with_sample_connection(desired: DesiredState, live: LiveState) -> DesiredState:

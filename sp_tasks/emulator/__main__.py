@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import threading
 import sys
 
 from sp_tasks.emulator.backend import DEFAULT_SAMPLE_RATE, Backend
-from sp_tasks.emulator.daemon import code_fingerprint
+from sp_tasks.emulator.daemon import code_fingerprint, free_port
 from sp_tasks.emulator.server import EmulatorServer
 
 
@@ -24,8 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
     code_fingerprint()  # fix the identity of the code this process runs, before anyone edits it
+    problem = _cannot_listen(args.host, args.port)  # before the backend resumes any processor
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     backend = Backend(args.data_dir, sample_rate=args.sample_rate)
-    server = EmulatorServer(backend, args.host, args.port)
+    try:
+        server = EmulatorServer(backend, args.host, args.port)
+    except OSError as err:  # lost a race for the port since the check
+        backend.close()
+        print(_listen_error(args.host, args.port, err), file=sys.stderr)
+        return 1
     # The first line is machine-read by the background launcher: keep its shape.
     print(f"sp-tasks emulator listening on {server.url} (data: {args.data_dir}, "
           f"resumed {backend.resumed} started processor(s))", flush=True)
@@ -39,6 +49,28 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
         backend.close()
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not bind ``host:port`` (busy, privileged, not a local address), or None."""
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as HTTPServer does
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            return _listen_error(host, port, err)
+    return None
+
+
+def _listen_error(host: str, port: int, err: OSError) -> str:
+    try:
+        example = f"--port {free_port()}, or "
+    except OSError:
+        example = ""
+    return (f"error: cannot listen on {host}:{port}: {err.strerror or err}; choose another port with --port "
+            f"(e.g. {example}--port 0 for any free one)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,6 +76,10 @@ def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) 
         return current
     if current.running:
         stop(data_dir, port)
+    if _port_taken(port):
+        raise ConfigError(f"port {port} (EMULATOR_PORT) is taken by another program, not an sp-tasks emulator: "
+                          f"stop that program, or use a free port, e.g. `export EMULATOR_PORT={free_port()}` "
+                          "(or set EMULATOR_PORT in the environment's config.env)")
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     _refuse_second_owner(data, url_for(port))
@@ -144,6 +149,20 @@ def _refuse_second_owner(data: Path, url: str) -> None:
     if owner.get("url") != url and owner.get("pid") and _alive(owner["pid"]) and _health(owner["url"]):
         raise ConfigError(f"{data} is already used by the emulator at {owner['url']} (pid {owner['pid']}); "
                           f"use that port (EMULATOR_PORT) or another EMULATOR_DATA_DIR")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (to suggest one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Something accepts connections on ``port`` (checked after it gave no emulator health answer)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex((host, port)) == 0
 
 
 def _health(url: str) -> dict | None:

@@ -45,7 +45,7 @@ def summary_line(plan: Plan) -> str:
     return f"Plan: {', '.join(parts)}; {counts[Action.NOOP.value]} unchanged."
 
 
-def render_text(plan: Plan) -> str:
+def render_text(plan: Plan, color: bool = False) -> str:
     lines = [f"Plan for environment {plan.environment!r}: workspace {plan.workspace!r}, project {plan.project_id}", ""]
     lines += [f"  {line}" for line in lock_lines(plan.lock)] + ([""] if plan.lock else [])
     if any(c.repair for c in plan.changes):

@@ -107,14 +107,14 @@ def test_drop_all_drops_only_git_processors_and_keeps_a_live_one_not_in_git(depl
     assert list((deployed.root / ".sp" / "snapshots" / "test").glob("*.json"))  # pre-drop snapshot kept
 
 
-def test_drop_by_name_asks_and_a_no_keeps_everything(deployed, sp, monkeypatch):
+def test_drop_by_name_asks_and_a_no_exits_1_and_keeps_everything(deployed, sp, monkeypatch):
     import io
 
     answer = io.StringIO("n\n")
     answer.isatty = lambda: True
     monkeypatch.setattr("sys.stdin", answer)
     ran = sp("processors", "drop", "hot")
-    assert ran.code == 0 and "cancelled" in ran.out and "Drop hot" in ran.err
+    assert ran.code == 1 and "Drop hot" in ran.err and "error: cancelled: nothing dropped" in ran.err  # as Terraform
     assert "hot" in deployed.live_processors()
 
 

@@ -1,0 +1,257 @@
+"""The one console of sp-tasks: what `invoke` tasks and `sp` print, ask and exit with.
+
+Both front doors build a :class:`Console` per command and run the command body through
+:func:`run`, the single place where an error becomes an exit code (:func:`exit_code`) and a final
+line. Results go to stdout (JSON when ``--format json``, errors included); progress, heartbeats,
+prompts and the final error line go to stderr. Colour only on a terminal, never with
+``NO_COLOR`` (https://no-color.org), forced with ``FORCE_COLOR``. Declining a prompt exits 1,
+as Terraform does. Long waits are never silent: a wait loop ticks a :class:`Heartbeat` (clock
+injected, so tests run in zero time), a blocking call sits inside :meth:`Console.waiting`.
+
+Code deep inside the library reports through a plain ``progress(message)`` callable; anything
+may add a note to an exception (``err.add_note(...)``) and the final line says it.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+import sys
+import threading
+from typing import Any, Callable, Iterator, TextIO
+
+from sp_tasks.errors import Cancelled, ConfigError, ExitStatus, SpTasksError
+
+INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "error: bad option, unreachable or refusing Atlas, failed deploy (rolled back), declined prompt",
+    2: "plan has changes (only with --detailed-exitcode, and drift)",
+    3: "regression or threshold breach",
+    4: "invalid definitions (processors/, connections/, environments/); nothing was sent",
+    INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the final line says what was left",
+}
+HEARTBEAT_FIRST = 3.0  # a wait shorter than this needs no reassurance
+HEARTBEAT_EVERY = 6.0  # then 9 s, 15 s, 21 s … and every 30 s after a minute
+HEARTBEAT_SLOW = 30.0
+STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36", "bold": "1", "dim": "2"}
+
+
+def exit_code(err: BaseException) -> int:
+    """The one mapping from what ended a command to its exit code (DESIGN §4)."""
+    if isinstance(err, SpTasksError):
+        return int(err.exit_status)
+    if isinstance(err, KeyboardInterrupt):
+        return INTERRUPTED
+    raise err  # a bug: keep its traceback
+
+
+def exit_codes_help(codes: tuple[int, ...] = (0, 1, 4)) -> str:
+    """The "Exit codes:" paragraph of a command's help."""
+    lines = [f"  {c:<4} {EXIT_CODES[c]}" for c in sorted({0, 1, INTERRUPTED, *codes})]
+    return "\n".join(["Exit codes:", *lines])
+
+
+def wants_color(stream: TextIO, environ: dict[str, str] | os._Environ = os.environ) -> bool:
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return environ.get("TERM") != "dumb" and bool(getattr(stream, "isatty", lambda: False)())
+
+
+def paint(text: str, style: str, enabled: bool = True) -> str:
+    """``text`` in ANSI ``style`` (a name of :data:`STYLES`, or several joined by '+')."""
+    if not enabled or not text:
+        return text
+    codes = ";".join(STYLES[s] for s in style.split("+"))
+    return f"\033[{codes}m{text}\033[0m"
+
+
+class Heartbeat:
+    """Says "still waiting for X (15 s)" when a wait gets long; call :meth:`tick` in the loop."""
+
+    def __init__(self, what: str, clock, say: Callable[[str], None], first: float = HEARTBEAT_FIRST):
+        self.what, self.clock, self.say = what, clock, say
+        self.started = clock.monotonic()
+        self.due = first
+
+    def tick(self) -> None:
+        elapsed = self.clock.monotonic() - self.started
+        if elapsed < self.due:
+            return
+        self.say(f"still waiting for {self.what} ({elapsed:.0f} s)")
+        step = HEARTBEAT_EVERY if elapsed < 60 else HEARTBEAT_SLOW
+        while self.due <= elapsed:
+            self.due += step
+
+
+class Console:
+    """Output, prompts and the final line of one command. ``fmt`` is text, json, markdown …"""
+
+    def __init__(self, fmt: str = "text", *, yes: bool = False, stdout: TextIO | None = None,
+                 stderr: TextIO | None = None, stdin: TextIO | None = None, command: str = ""):
+        self.fmt, self.yes, self.command = fmt, yes, command
+        self._out, self._err, self._in = stdout, stderr, stdin
+        self._lock = threading.Lock()
+
+    # Streams are looked up when used, so pytest's capsys (which swaps sys.stdout) sees them.
+    @property
+    def stdout(self) -> TextIO:
+        return self._out or sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return self._err or sys.stderr
+
+    @property
+    def color(self) -> bool:
+        """Colour for stdout: the result (a plan diff, tables)."""
+        return self.fmt == "text" and wants_color(self.stdout)
+
+    def paint_err(self, text: str, style: str) -> str:
+        return paint(text, style, wants_color(self.stderr))
+
+    # -- results (stdout) -------------------------------------------------------------------
+    def out(self, text: str) -> None:
+        with self._lock:
+            self.stdout.write(text if text.endswith("\n") else text + "\n")
+            self.stdout.flush()
+
+    def data(self, payload: Any) -> None:
+        self.out(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+    def result(self, payload: Any) -> None:
+        """A rendered string as is; data as JSON."""
+        self.out(payload if isinstance(payload, str) else json.dumps(payload, indent=2, ensure_ascii=False,
+                                                                     default=str))
+
+    # -- progress (stderr) ------------------------------------------------------------------
+    def progress(self, message: str) -> None:
+        """One whole line at a time: deploy workers report from several threads."""
+        text = self.paint_err(message, "dim") if message.startswith("still waiting") else message
+        with self._lock:
+            self.stderr.write(f"  {text}\n")
+            self.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self.stderr.write(f"{self.paint_err('warning:', 'yellow+bold')} {message}\n")
+            self.stderr.flush()
+
+    @contextlib.contextmanager
+    def waiting(self, what: str, *, first: float = HEARTBEAT_FIRST, every: float = 0.25) -> Iterator[None]:
+        """Heartbeats for a blocking call that cannot tick itself (connecting, starting a server)."""
+        from sp_tasks.clock import SystemClock
+
+        beat, done = Heartbeat(what, SystemClock(), self.progress, first), threading.Event()
+
+        def beat_until_done() -> None:
+            while not done.wait(every):
+                beat.tick()
+
+        ticker = threading.Thread(target=beat_until_done, name="sp-heartbeat", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
+
+    # -- prompts ----------------------------------------------------------------------------
+    @property
+    def interactive(self) -> bool:
+        stdin = self._in or sys.stdin
+        return bool(getattr(stdin, "isatty", lambda: False)())
+
+    def confirm(self, question: str, *, declined: str = "cancelled: nothing was changed") -> None:
+        """Go on with --yes or a "y"; anything else raises :class:`Cancelled` (exit 1).
+
+        A session nobody can answer (CI, a pipe) is refused up front rather than hanging."""
+        if self.yes:
+            return
+        if not self.interactive:
+            what = self.command or "this command"
+            raise ConfigError(f"{what} needs confirmation and this session is not interactive: "
+                              "review what it will do, then run it again with --yes (-y)")
+        with self._lock:
+            self.stderr.write(f"{question} [y/N] ")
+            self.stderr.flush()
+        answer = (self._in or sys.stdin).readline()
+        if answer.strip().lower() not in ("y", "yes"):
+            raise Cancelled(declined)
+
+    # -- the final line ---------------------------------------------------------------------
+    def fail(self, err: BaseException, say: Callable[[str], None] | None = None) -> int:
+        """Report what ended the command and return its exit code. The human part goes to stderr,
+        or to ``say`` (invoke prints an Exit's message there itself); JSON to stdout."""
+        say = say or self._say
+        code = exit_code(err)
+        if isinstance(err, KeyboardInterrupt):
+            message = "interrupted" + "".join(f"; {n}" for n in getattr(err, "__notes__", ()))
+        else:
+            message = str(err) + "".join(f"\n{n}" for n in getattr(err, "__notes__", ()))
+        if self.fmt == "json":
+            self.data({**_carried_json(err), "ok": False, "exit_code": code,
+                       "error": {"type": type(err).__name__, "message": message}})
+        else:
+            carried = _carried_text(err, self.fmt)
+            if carried:
+                (self.out if self.fmt == "markdown" and hasattr(getattr(err, "result", None), "plan") else say)(carried)
+        say(f"{self.paint_err('error:', 'red+bold')} {message}")
+        return code
+
+    def _say(self, text: str) -> None:
+        with self._lock:
+            self.stderr.write(text if text.endswith("\n") else text + "\n")
+            self.stderr.flush()
+
+
+def _carried_text(err: BaseException, fmt: str) -> str:
+    """What an error carries, in text: every diagnostic, or what a deploy did before failing."""
+    diagnostics = getattr(err, "diagnostics", None)
+    if diagnostics:
+        from sp_tasks import diagnostics as diag
+
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+        return diag.render(diagnostics, "github" if github else "text")
+    outcome = getattr(err, "result", None)
+    if hasattr(outcome, "plan"):
+        from sp_tasks.deploy import render
+
+        return render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome)
+    return ""
+
+
+def _carried_json(err: BaseException) -> dict[str, Any]:
+    diagnostics = getattr(err, "diagnostics", None)
+    if diagnostics:
+        from sp_tasks import diagnostics as diag
+
+        return json.loads(diag.render_json(diagnostics))
+    outcome = getattr(err, "result", None)
+    return outcome.to_json() if hasattr(outcome, "to_json") and hasattr(outcome, "plan") else {}
+
+
+# -- one command ------------------------------------------------------------------------------
+_CURRENT: contextvars.ContextVar[Console | None] = contextvars.ContextVar("sp_console", default=None)
+
+
+def current() -> Console:
+    """The console of the command running now (a plain text one outside any command)."""
+    return _CURRENT.get() or Console()
+
+
+def run(console: Console, body: Callable[[], Any], say: Callable[[str], None] | None = None) -> int:
+    """Run one command body with ``console`` as :func:`current`; return its exit code.
+
+    The body returns None/0 or an exit status (2, 3 …); an :class:`SpTasksError` or Ctrl-C ends
+    in :meth:`Console.fail` (``say`` as there). Anything else is a bug and keeps its traceback."""
+    token = _CURRENT.set(console)
+    try:
+        return int(body() or ExitStatus.SUCCESS)
+    except (SpTasksError, KeyboardInterrupt) as err:
+        return console.fail(err, say)
+    finally:
+        _CURRENT.reset(token)
