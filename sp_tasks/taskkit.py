@@ -54,14 +54,16 @@ def sp_task(*, help: dict[str, str] | None = None, exits: Iterable[int] = (), it
         texts = {k: v for k, v in STANDARD_HELP.items() if k in params}
         texts.update(help or {})
         repeatable = [*iterable, *(["processor"] if "processor" in params else [])]
-        wrapped = reports_errors(func)
+        made: list[Task] = []
+        wrapped = reports_errors(func, made)
         wrapped.__doc__ = f"{inspect.cleandoc(func.__doc__ or '')}\n\n{con.exit_codes_help(tuple(exits))}"
-        return task(klass=SpTask, help=texts, iterable=list(dict.fromkeys(repeatable)), **task_kwargs)(wrapped)
+        made.append(task(klass=SpTask, help=texts, iterable=list(dict.fromkeys(repeatable)), **task_kwargs)(wrapped))
+        return made[0]
 
     return decorate
 
 
-def reports_errors(func: Callable) -> Callable:
+def reports_errors(func: Callable, made: list[Task] | None = None) -> Callable:
     """Run ``func`` in a console of its own; an error or Ctrl-C becomes its final line and exit code."""
     name = func.__name__.replace("_", "-")
 
@@ -69,6 +71,8 @@ def reports_errors(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         bound = inspect.signature(func).bind(*args, **kwargs)
         bound.apply_defaults()
+        if made and any(bound.arguments.get(p) in ("-h", "--help") for p in made[0].positional):
+            _print_help(made[0])
         fmt = bound.arguments.get("format") or "text"
         console = con.Console(fmt if fmt in FORMATS else "text", yes=bool(bound.arguments.get("yes")),
                               command=f"invoke {name}")
@@ -78,6 +82,21 @@ def reports_errors(func: Callable) -> Callable:
             raise Exit("\n".join(line.rstrip("\n") for line in report) or None, code=code)
 
     return wrapper
+
+
+def _print_help(the_task: Task) -> None:
+    """``invoke env.create -h``: invoke fills a positional argument before it looks for core flags,
+    so a task with one would run with the name "-h". Show its help instead, as for every task."""
+    import sys
+
+    from invoke import Collection, Program
+
+    namespace = getattr(sys.modules.get("tasks"), "ns", None)  # invoke imports tasks.py as "tasks"
+    name = next((n for n in (namespace.task_names if namespace else ()) if namespace[n] is the_task), None)
+    if name is None:
+        namespace, name = Collection(the_task), the_task.name
+    Program(namespace=namespace).run(["invoke", "--help", name], exit=False)
+    raise Exit(code=0)
 
 
 def check_format(fmt: str | None, allowed: tuple[str, ...] = FORMATS) -> str:
