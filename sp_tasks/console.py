@@ -53,6 +53,12 @@ def exit_codes_help(codes: tuple[int, ...] = (0, 1, 4)) -> str:
     return "\n".join(["Exit codes:", *lines])
 
 
+def result_format(stream: TextIO) -> str:
+    """``sp``'s default --format: tables for a person at a terminal, JSON when stdout is a pipe or a
+    file, as the seed tool printed (its guide's scripts pipe ``sp processors list`` into jq)."""
+    return "text" if bool(getattr(stream, "isatty", lambda: False)()) else "json"
+
+
 def wants_color(stream: TextIO, environ: dict[str, str] | os._Environ = os.environ) -> bool:
     if environ.get("NO_COLOR"):
         return False

@@ -213,6 +213,19 @@ def _flag(key: str, text: str | None, default: bool, problems: list[str]) -> boo
     return _BOOLS[text.lower()]
 
 
+def load_thresholds_file(path: Path) -> dict[str, Any]:
+    """A thresholds.json given on the command line (``sp processors profile --thresholds FILE``);
+    ConfigError naming the file and every problem in it."""
+    if not Path(path).is_file():
+        raise ConfigError(f"--thresholds {path}: no such file (a JSON object of limits, as environments/<env>/"
+                          "thresholds.json)")
+    problems: list[str] = []
+    doc = _load_thresholds(Path(path), problems, str(path))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return doc
+
+
 def _load_thresholds(path: Path, problems: list[str], where: str) -> dict[str, Any]:
     """thresholds.json: numbers/booleans/null by key, plus ``processors: {name: {key: value}}``."""
     if not path.is_file():

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Sequence
 
-from sp_tasks.console import Console, exit_codes_help, run
+from sp_tasks.console import Console, exit_codes_help, result_format, run
 from sp_tasks.errors import UsageError
 
 FORMATS = ("text", "json")
@@ -40,7 +40,7 @@ def common_options(env=argparse.SUPPRESS, root=argparse.SUPPRESS, fmt=argparse.S
     common.add_argument("--root", default=root,
                         help="project root holding environments/, processors/, connections/ (default: .)")
     common.add_argument("-f", "--format", choices=FORMATS, default=fmt,
-                        help="text tables (default) or json for machines")
+                        help="text tables or json (default: text on a terminal, json when piped, as the seed printed)")
     return common
 
 
@@ -66,7 +66,7 @@ def build_parser() -> Parser:
     from sp_tasks.cli import connections, processors, workspaces
 
     common = common_options()
-    top = common_options(os.environ.get("SP_ENV", "local"), ".", "text")
+    top = common_options(os.environ.get("SP_ENV", "local"), ".", None)
     parser = Parser(prog="sp", parents=[top],
                     description="Atlas Stream Processing from a GitOps repo: the seed `sp` commands, made safe.",
                     formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else 0
     except UsageError as err:
         return console.fail(err)
+    args.format = args.format or result_format(sys.stdout)
     console = Console(args.format, yes=getattr(args, "yes", False), command=args.command_path)
     ctx = Context(args, console)
     try:
@@ -107,4 +108,4 @@ def _sniff_format(argv: list[str]) -> str:
             return argv[i + 1]
         if arg.startswith("--format=") and arg.split("=", 1)[1] in FORMATS:
             return arg.split("=", 1)[1]
-    return "text"
+    return result_format(sys.stdout)

@@ -42,6 +42,8 @@ def _commands(group, common, prefix: str) -> None:
     test = add("test", cmd_test, "validate connection files offline, then check each exists and is READY")
     test.add_argument("names", nargs="*", metavar="NAME", help="connections to test (default: all in Git)")
     test.add_argument("--offline", action="store_true", help="only validate the files; do not call Atlas")
+    # The seed's flag for "check against the live service too", which sp always does unless --offline.
+    test.add_argument("--require-mongodb", action="store_true", help="accepted for the seed: the default check")
 
 
 def cmd_list(ctx) -> int:

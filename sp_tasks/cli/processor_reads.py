@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sp_tasks import options
 from sp_tasks.cli import add_command, checked, views
@@ -35,7 +36,11 @@ def register(commands, common, scope) -> None:
     profile.add_argument("--interval", type=checked(options.positive_float, "--interval"), default=5.0,
                          help="seconds between samples (default 5)")
     profile.add_argument("--record", action="store_true", help="append the run to baselines/<env>/history.csv")
-    profile.add_argument("--output", help="raw samples CSV (default .sp/<env>/samples.csv)")
+    profile.add_argument("--output", metavar="FILE",
+                         help="FILE.json: the profile JSON document; any other name: the raw samples CSV "
+                              "(default .sp/<env>/samples.csv)")
+    profile.add_argument("--thresholds", metavar="FILE",
+                         help="limits to check instead of environments/<env>/thresholds.json")
     schema = add("schema", cmd_schema, "the processor file JSON Schema, or NAME's normalized definition",
                  with_scope=False)
     schema.add_argument("name", nargs="?", metavar="NAME", help="processor whose definition to print")
@@ -59,13 +64,17 @@ def _live_docs(ctx) -> list[dict]:
 def cmd_list(ctx) -> int:
     docs = _live_docs(ctx)
     git = ctx.git_names(PROCESSOR)
-    if ctx.json:
+    if ctx.json:  # "status" and "summary" are the seed's names, which its guide's jq filters read
         ctx.emit_json({"processors": [
-            {"name": d["name"], "state": d.get("state"), "tier": d.get("tier"), "in_git": d["name"] in git,
-             **views.redacted_definition({k: d[k] for k in ("pipeline", "options") if d.get(k)})} for d in docs]})
+            {"name": d["name"], "state": d.get("state"), "status": d.get("state"), "tier": d.get("tier"),
+             "in_git": d["name"] in git,
+             **views.redacted_definition({k: d[k] for k in ("pipeline", "options") if d.get(k)})} for d in docs],
+            "summary": views.processors_summary(docs)})
     else:
         ctx.emit(views.table(views.PROCESSOR_HEADERS, [views.processor_row(d, d["name"] in git) for d in docs],
                              empty="no processors"))
+        if docs:
+            ctx.emit(views.summary_line(views.processors_summary(docs)))
     return 0
 
 
@@ -154,23 +163,46 @@ def _live_definition(ctx) -> dict:
 # -- profile ------------------------------------------------------------------------------
 def cmd_profile(ctx) -> int:
     # TODO(profiling): call the same entry point as `invoke profile` once tasks.py has it; this is
-    # the function it is built on (sp_tasks.profiling.service.run_profile).
+    # the function it is built on (sp_tasks.profiling.record.run_profile).
     from sp_tasks.clock import SystemClock
     from sp_tasks.profiling.collect import progress_bar
     from sp_tasks.profiling.record import run_profile
+    from sp_tasks.settings import load_thresholds_file
 
     names = ctx.selected(required=False) or sorted(ctx.git_names(PROCESSOR))
+    if ctx.args.thresholds:
+        thresholds, source = load_thresholds_file(ctx.args.thresholds), ctx.args.thresholds
+    else:
+        thresholds, source = ctx.settings.thresholds, f"environments/{ctx.settings.name}/thresholds.json"
+    document_file = ctx.args.output if (ctx.args.output or "").lower().endswith(".json") else None
     outcome = run_profile(ctx.client.list_processors, SystemClock(), env=ctx.settings.name, root=ctx.settings.root,
                           git_sha=current_sha(ctx.settings.root), duration=ctx.args.duration,
-                          interval=ctx.args.interval, processors=names, thresholds=ctx.settings.thresholds,
-                          thresholds_source=f"environments/{ctx.settings.name}/thresholds.json",
-                          record=ctx.args.record, output=ctx.args.output, progress=progress_bar(),
+                          interval=ctx.args.interval, processors=names, thresholds=thresholds,
+                          thresholds_source=source, record=ctx.args.record,
+                          output=None if document_file else ctx.args.output, progress=progress_bar(),
                           on_note=ctx.progress)
+    if ctx.json or document_file:
+        document = _profile_document(ctx, outcome, thresholds, source)
+        if document_file:
+            Path(document_file).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            ctx.progress(f"profile saved to {document_file}")
     if ctx.json:
-        run = outcome.data
-        ctx.emit_json({"run_id": run.run_id, "summary": run.summary.to_dict(orient="records"),
-                       "notes": list(run.notes), "breaches": [b.__dict__ for b in run.breaches],
-                       "files": [str(p) for p in outcome.paths]})
+        ctx.emit_json(document)
     else:
         ctx.emit(outcome.text)
     return int(outcome.exit_status)
+
+
+def _profile_document(ctx, outcome, thresholds, source: str) -> dict:
+    """The seed's JSON document (sp_tasks.cli.profile_doc) from the run just made and its samples file."""
+    from sp_tasks.cli.profile_doc import build_document
+    from sp_tasks.profiling.datafiles import load_samples
+    from sp_tasks.profiling.frames import WARMUP_FRACTION
+
+    run = outcome.data
+    document = build_document(load_samples(outcome.paths[0]), run.summary, breaches=run.breaches,
+                              thresholds=thresholds, thresholds_source=source, notes=run.notes, run_id=run.run_id,
+                              duration=ctx.args.duration, interval=ctx.args.interval,
+                              warmup_fraction=WARMUP_FRACTION)
+    document["summary"]["files"] = [str(p) for p in outcome.paths]
+    return document

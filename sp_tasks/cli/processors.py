@@ -67,14 +67,21 @@ def cmd_stop(ctx) -> int:
 
 
 def cmd_start(ctx) -> int:
-    live = _live_states(ctx)
+    docs = {p["name"]: p for p in ctx.client.list_processors()}
+    live = {n: d.get("state", "") for n, d in docs.items()}
     names = deployed(ctx, ctx.selected(required=True), live)
     tiers = _tiers(ctx, names)
-    requested = "auto" if ctx.args.auto else ctx.args.tier
-    moving = [n for n in names if live[n] in RUNNING and requested]
-    if moving:
-        raise ConfigError(f"processor {moving[0]} is already running; to move it to {tiers[moving[0]]} use "
-                          f"`sp processors restart -p {moving[0]} -t {requested}`")
+    running = [n for n in names if live[n] in RUNNING]
+    if running and ctx.args.auto:
+        # The guide runs `start --auto` right after `create --all`, which already started them: done,
+        # and say how to apply the advice, which only a restart can.
+        for n in running:
+            ctx.progress(f"{n} is already running (tier {docs[n].get('tier') or '?'}, advice {tiers[n]}); to move it "
+                         f"to the advised tier use `sp processors restart -p {n} --auto`")
+        names = [n for n in names if n not in running]
+    elif running and ctx.args.tier:
+        raise ConfigError(f"processor {running[0]} is already running; to move it to {tiers[running[0]]} use "
+                          f"`sp processors restart -p {running[0]} -t {ctx.args.tier}`")
     return execute(ctx, "start", names, lambda chain, n: chain.add(StepKind.START_PROCESSOR, _target(n), _start(tiers[n])))
 
 

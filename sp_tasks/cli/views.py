@@ -91,6 +91,21 @@ def processor_row(doc: dict[str, Any], in_git: bool) -> list[Any]:
 
 
 PROCESSOR_HEADERS = ("NAME", "STATE", "TIER", "IN GIT", "PIPELINE")
+# The seed's summary of a listing: processors per state family; "other" = in transition
+# (INIT, CREATING, STARTING, STOPPING, DELETING …), so the counts always add up to the total.
+SUMMARY_STATES = {"STARTED": "running", "STOPPED": "stopped", "FAILED": "failed", "CREATED": "created"}
+
+
+def processors_summary(docs: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts = {"total": len(docs), "running": 0, "stopped": 0, "failed": 0, "created": 0, "other": 0}
+    for doc in docs:
+        counts[SUMMARY_STATES.get(doc.get("state") or "", "other")] += 1
+    return counts
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    parts = [f"{n} {key}" for key, n in counts.items() if key != "total" and n]
+    return f"{counts['total']} processor(s)" + (f": {', '.join(parts)}" if parts else "")
 
 
 def stats_record(doc: dict[str, Any], metrics: dict[str, float], verbose: bool) -> dict[str, Any]:

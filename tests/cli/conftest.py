@@ -41,11 +41,14 @@ def project(tmp_path, emulator, monkeypatch) -> Project:
 
 @pytest.fixture
 def sp(project, capsys):
-    """``sp("processors", "stop", "-p", "hot")`` → Ran(code, out, err) for the test project."""
+    """``sp("processors", "stop", "-p", "hot")`` → Ran(code, out, err) for the test project, as a
+    person at a terminal sees it (text) unless the test asks for --format; piped output (JSON by
+    default) is tested through real pipes in test_guide_scripts.py."""
 
     def run(*argv: str) -> Ran:
         capsys.readouterr()
-        code = main(["--env", "test", "--root", str(project.root), *argv])
+        fmt = [] if any(a == "--format" or a.startswith("--format=") for a in argv) else ["--format", "text"]
+        code = main(["--env", "test", "--root", str(project.root), *fmt, *argv])
         captured = capsys.readouterr()
         return Ran(code, captured.out, captured.err)
 

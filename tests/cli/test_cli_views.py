@@ -36,3 +36,24 @@ def test_stats_records_keep_absent_metrics_as_null():
     record = views.stats_record({"name": "p", "state": "CREATED"}, {"input_count": 3.0}, verbose=True)
     assert record["input_count"] == 3.0 and record["latency_p99_ms"] is None and record["operatorStats"] == []
     assert views.stage_ops([{"$source": {}}, {"$merge": {}}]) == "$source > $merge"
+
+
+def test_list_summary_counts_every_processor_once():
+    from sp_tasks.cli.views import processors_summary, summary_line
+
+    docs = [{"state": s} for s in ("STARTED", "STARTED", "STOPPED", "FAILED", "CREATED", "STOPPING", None)]
+    counts = processors_summary(docs)
+    assert counts == {"total": 7, "running": 2, "stopped": 1, "failed": 1, "created": 1, "other": 2}
+    assert summary_line(counts) == "7 processor(s): 2 running, 1 stopped, 1 failed, 1 created, 2 other"
+
+
+def test_output_is_json_unless_a_person_is_watching():
+    import io
+
+    from sp_tasks.console import result_format as default_format
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert default_format(Terminal()) == "text" and default_format(io.StringIO()) == "json"

@@ -1,0 +1,2 @@
+cd tools
+./sp processors tier-advise --all > tier-analysis.json

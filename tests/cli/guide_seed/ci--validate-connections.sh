@@ -1,0 +1,2 @@
+cd tools
+./sp workspaces connections test --require-mongodb

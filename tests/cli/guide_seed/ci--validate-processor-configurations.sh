@@ -1,0 +1,2 @@
+cd tools
+./sp processors test --all

@@ -1,0 +1,2 @@
+cd tools
+./sp processors profile --all --duration 300 --output production-baseline.json

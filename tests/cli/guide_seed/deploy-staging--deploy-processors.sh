@@ -1,0 +1,3 @@
+cd tools
+./sp processors create --all
+./sp processors start --auto

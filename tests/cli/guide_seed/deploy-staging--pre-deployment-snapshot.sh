@@ -1,0 +1,3 @@
+cd tools
+./sp processors list > pre-deploy-snapshot.json
+./sp processors stats --all > pre-deploy-stats.json
