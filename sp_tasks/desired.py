@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from sp_tasks import jsonpos, pointers, redaction
+from sp_tasks import inputfiles, jsonpos, pointers, redaction
 from sp_tasks.diagnostics import Problem
-from sp_tasks.errors import MalformedJson, ValidationFailed
+from sp_tasks.errors import DataFileError, MalformedFile, MalformedJson, ValidationFailed
 from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState
 from sp_tasks.secrets import connection_secrets, document_secrets, is_secret_name, processor_secrets
 
@@ -120,11 +120,13 @@ def _places_under(places: tuple[str, ...], doc: dict[str, Any]) -> list[str]:
 def _load_file(root: Path, path: Path, kind: str, settings: "EnvSettings") -> SourceFile:
     relative = path.relative_to(root).as_posix()
     try:
-        parsed = jsonpos.parse(path.read_text(encoding="utf-8-sig"), relative)
+        parsed = jsonpos.parse(inputfiles.read_text(path, relative, what="definition file"), relative)
     except MalformedJson as err:
         return SourceFile(relative, kind, syntax_error=err)
-    except UnicodeDecodeError as err:
-        return SourceFile(relative, kind, syntax_error=MalformedJson(relative, 1, err.start + 1, "not UTF-8 text"))
+    except MalformedFile as err:  # bytes that are not UTF-8
+        return SourceFile(relative, kind, syntax_error=MalformedJson(relative, err.line, err.column, err.reason))
+    except DataFileError as err:  # a directory named *.json, a file we may not read
+        return SourceFile(relative, kind, syntax_error=MalformedJson(relative, 1, 1, str(err)))
     problems = [Problem(p, "duplicate-key", f"key \"{jsonpos.split(p)[-1]}\" appears twice in one object; "
                                             "keep one (JSON parsers silently drop the first)")
                 for p in parsed.duplicate_keys]

@@ -37,6 +37,13 @@ class SpTasksError(Exception):
         return redaction.scrub(super().__repr__())
 
 
+class InvalidInput(SpTasksError):
+    """A file or setting the user gave cannot be used as it is (malformed, unreadable, unknown):
+    exit 4, like invalid definitions, and nothing is sent. The message names file, place and fix."""
+
+    exit_status = ExitStatus.INVALID
+
+
 class ConfigError(SpTasksError):
     """Missing or invalid environment, settings file or credential variable."""
 
@@ -50,16 +57,29 @@ class Cancelled(SpTasksError):
     """The user declined the confirmation prompt: nothing was changed (exit 1, as Terraform)."""
 
 
-class DataFileError(SpTasksError):
-    """A data file we read (history, profile, snapshot, plan) is malformed; names file and row."""
+class InvalidEnvironment(InvalidInput, ConfigError):
+    """``environments/<env>/`` is unknown, or its config.env or thresholds.json is unusable (exit 4)."""
 
 
-class MalformedJson(DataFileError):
-    """A JSON file does not parse; carries the 1-based ``line`` and ``column`` of the problem."""
+class DataFileError(InvalidInput):
+    """A data file we read (history, profile, snapshot, plan) is missing, unreadable or malformed;
+    names file and row (exit 4)."""
+
+
+class MalformedFile(DataFileError):
+    """A file's text is unusable at one place; carries the 1-based ``line`` and ``column``."""
+
+    label = ""
 
     def __init__(self, file: str, line: int, column: int, reason: str):
         self.file, self.line, self.column, self.reason = file, line, column, reason
-        super().__init__(f"{file}:{line}:{column}: malformed JSON: {reason}")
+        super().__init__(f"{file}:{line}:{column}: {self.label}{reason}")
+
+
+class MalformedJson(MalformedFile):
+    """A JSON file does not parse (or nests too deep)."""
+
+    label = "malformed JSON: "
 
 
 class ValidationFailed(SpTasksError):

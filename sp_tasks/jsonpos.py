@@ -4,7 +4,10 @@ Diagnostics must say ``processors/x.json:12 /pipeline/2``, so a parsed document 
 from RFC 6901 pointer to the 1-based line where that member (its key) or array element starts.
 The value itself comes from the C ``json`` decoder (fast, exact error positions, key order kept
 by ``dict``); a small scanner then walks the already-valid text once to record lines and
-duplicate keys. NaN/Infinity are refused: they are not JSON and Atlas would reject them.
+duplicate keys. NaN/Infinity are refused: they are not JSON and Atlas would reject them, and so
+is nesting deeper than ``max_depth`` (:data:`MAX_DEPTH` by default): every later step (scanner,
+rendering, validation, planning) walks documents recursively, and no definition Atlas accepts
+nests that deep (MongoDB documents nest at most 100 levels).
 """
 from __future__ import annotations
 
@@ -17,11 +20,16 @@ from json.scanner import NUMBER_RE
 from typing import Any, Mapping
 
 from sp_tasks.errors import MalformedJson
+from sp_tasks.inputfiles import position
 # Pointer syntax is sp_tasks.pointers; re-exported because the rule modules import it from here.
 from sp_tasks.pointers import escape, join, split  # noqa: F401
 
+MAX_DEPTH = 100  # MongoDB's limit for nested documents (docs: "Nested Depth for BSON Documents")
+ENVELOPE_DEPTH = 10  # what a plan or snapshot file adds around the documents it carries
 _WS = re.compile(r"[ \t\n\r]*")
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings are skipped whole
 _LITERAL = re.compile(r"true|false|null")
+_TOO_DEEP = object()
 
 
 @dataclass(frozen=True)
@@ -41,18 +49,41 @@ class JsonDocument:
         return self.lines.get("", 1)
 
 
-def parse(text: str, file: str = "<json>") -> JsonDocument:
+def parse(text: str, file: str = "<json>", *, max_depth: int = MAX_DEPTH) -> JsonDocument:
     """Parse ``text``; raises :class:`MalformedJson` naming ``file``, line and column."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:  # deeper than the C decoder goes; the scan below finds where
+        value = _TOO_DEEP
     except json.JSONDecodeError as err:
         raise MalformedJson(file, err.lineno, err.colno, err.msg) from None
     except ValueError as err:  # raised by _refuse_constant; json gives no position for it
         line, col = _position_of(text, str(err))
         raise MalformedJson(file, line, col, f"{err} is not valid JSON") from None
+    too_deep = _too_deep(text, max_depth)
+    if too_deep is None and value is _TOO_DEEP:
+        too_deep = 0
+    if too_deep is not None:
+        line, col = position(text, too_deep)
+        raise MalformedJson(file, line, col, f"nested more than {max_depth} levels deep; flatten it "
+                                             f"(MongoDB documents nest at most {MAX_DEPTH} levels)")
     scanner = _LineScanner(text)
     scanner.value(_WS.match(text, 0).end(), "")
     return JsonDocument(value, scanner.lines, tuple(scanner.duplicates))
+
+
+def _too_deep(text: str, limit: int) -> int | None:
+    """Index of the first bracket that opens level ``limit + 1``, or None."""
+    depth = 0
+    for match in _NESTING.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif char in "]}":
+            depth -= 1
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -62,9 +93,7 @@ def _refuse_constant(name: str) -> Any:
 def _position_of(text: str, token: str) -> tuple[int, int]:
     # The constant follows ':', '[' or ',' (a match inside a string literal is unlikely).
     match = re.search(r"(?:^|[\[:,])\s*(" + re.escape(token) + ")", text)
-    index = match.start(1) if match else 0
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+    return position(text, match.start(1) if match else 0)
 
 
 class _LineScanner:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from sp_tasks import envfile, redaction
-from sp_tasks.errors import ConfigError, MalformedJson
+from sp_tasks import envfile, inputfiles, redaction
+from sp_tasks.errors import ConfigError, DataFileError, InvalidEnvironment
 from sp_tasks.jsonpos import parse
 from sp_tasks.model import TIERS
 from sp_tasks.secrets import is_secret_name
@@ -129,26 +129,27 @@ class EnvSettings:
 
 
 def load_settings(env: str, root: Path = Path("."), environ: Mapping[str, str] | None = None) -> EnvSettings:
-    """Read ``environments/<env>/``; raises one ConfigError listing every problem found."""
+    """Read ``environments/<env>/``; raises one InvalidEnvironment (exit 4) listing every problem found."""
     environ = dict(os.environ if environ is None else environ)
     root = Path(root)
     relative = environment_dir(root, env) if _NAME.match(env) else None
     if relative is None:
-        raise ConfigError(_missing_env_message(env, root))
+        raise InvalidEnvironment(_missing_env_message(env, root))
     directory = root / relative
     problems: list[str] = []
     config_path = directory / "config.env"
     if not config_path.is_file():
-        raise ConfigError(f"{relative.as_posix()}/config.env does not exist: create it (see docs/file-formats.md)")
+        raise InvalidEnvironment(f"{relative.as_posix()}/config.env does not exist: create it "
+                                 "(see docs/file-formats.md)")
     # Credential-named values are secrets wherever they travel from now on (sp_tasks.redaction).
     redaction.remember_environment(environ, is_secret_name)
-    variables = envfile.parse(config_path.read_text(encoding="utf-8"), environ, problems)
+    variables = envfile.parse(_read(config_path, f"{relative.as_posix()}/config.env", problems), environ, problems)
     redaction.remember_environment(variables, is_secret_name)
     thresholds = _load_thresholds(directory / "thresholds.json", problems, f"{relative.as_posix()}/thresholds.json")
     values = _resolve(variables, environ, problems)
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(f"environment '{env}' is not usable ({relative.as_posix()}/):\n{listing}")
+        raise InvalidEnvironment(f"environment '{env}' is not usable ({relative.as_posix()}/):\n{listing}")
     derived = relative.parts[0] != "environments"
     return EnvSettings(name=env, root=root, variables=variables, thresholds=thresholds,
                        github_actions=environ.get("GITHUB_ACTIONS") == "true", environ=environ,
@@ -231,15 +232,27 @@ def _load_thresholds(path: Path, problems: list[str], where: str) -> dict[str, A
     if not path.is_file():
         return {}
     try:
-        doc = parse(path.read_text(encoding="utf-8"), where).value
-    except MalformedJson as err:
+        doc = parse(inputfiles.read_text(path, where, what="thresholds file"), where).value
+    except DataFileError as err:  # unreadable, not UTF-8, malformed or too deep
         problems.append(str(err))
         return {}
     if not isinstance(doc, dict):
         problems.append(f"{where} must be a JSON object of limits")
         return {}
     _check_limits(doc, where, problems, nested_ok=True)
+    from sp_tasks.deploy.health import policy_problems  # the owner of the "health" section checks it
+
+    if isinstance(doc.get("health"), dict):
+        problems.extend(f"{where} health: {p}" for p in policy_problems(doc["health"]))
     return doc
+
+
+def _read(path: Path, shown: str, problems: list[str]) -> str:
+    try:
+        return inputfiles.read_text(path, shown, what="config.env file")
+    except DataFileError as err:
+        problems.append(str(err))
+        return ""
 
 
 def _check_limits(doc: dict, where: str, problems: list[str], *, nested_ok: bool) -> None:

@@ -104,7 +104,8 @@ def test_unreadable_bytes_and_bom(tmp_path):
     root = make_project(tmp_path, {"processors/p.json": proc, "processors/q.json": b'{"name": "\xff"}'})
     files = load_project(load_settings("dev", root, environ={})).files
     assert files[0].syntax_error is None and files[0].doc["name"] == "p"
-    assert files[1].syntax_error.reason == "not UTF-8 text"
+    assert files[1].syntax_error.reason == "byte 0xff is not UTF-8 text; save the definition file as UTF-8"
+    assert (files[1].syntax_error.line, files[1].syntax_error.column) == (1, 11)
 
 
 def test_values_rendered_from_secret_looking_variables_are_secret_places(tmp_path):

@@ -67,13 +67,13 @@ def test_github_actions_adds_annotations_unless_a_format_is_chosen(project, caps
     json.loads(capsys.readouterr().out)
 
 
-def test_unknown_format_and_environment_exit_1(project):
+def test_an_unknown_format_exits_1_and_an_unknown_environment_4(project):
     with pytest.raises(Exit) as info:
         run(tasks.validate, format="xml")
     assert info.value.code == 1
     with pytest.raises(Exit) as info:
         run(tasks.validate, env="nowhere")
-    assert info.value.code == 1 and "available: local" in str(info.value.message)
+    assert info.value.code == 4 and "available: local" in str(info.value.message)
 
 
 def test_tier_advise_uses_recorded_profiles(project, capsys):

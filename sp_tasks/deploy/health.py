@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Sequence
 
-from sp_tasks.errors import ConfigError
+from sp_tasks.errors import InvalidEnvironment
 
 FIRST_POLL_S = 0.25  # the first reading after the initial one; the gap then doubles up to interval_s
 WINDOW_STAGES = ("$tumblingWindow", "$hoppingWindow", "$sessionWindow")
@@ -42,21 +42,30 @@ class HealthPolicy:
 
     @classmethod
     def from_thresholds(cls, thresholds: Mapping[str, Any]) -> "HealthPolicy":
-        raw = dict(thresholds.get("health") or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"thresholds.json health has unknown key(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(known))}")
-        policy = cls(**raw)
-        numbers = (policy.started_timeout_s, policy.window_s, policy.interval_s, policy.max_dlq_ratio)
-        if not all(_is_number(x) and x >= 0 for x in numbers) or not policy.interval_s > 0:
-            raise ConfigError("thresholds.json health: started_timeout_s, window_s and max_dlq_ratio must be "
-                              "numbers >= 0 and interval_s a number > 0")
-        if not isinstance(policy.samples, int) or isinstance(policy.samples, bool) or policy.samples < 2:
-            raise ConfigError("thresholds.json health.samples must be a whole number of at least 2 "
-                              "(growth needs two readings)")
-        return policy
+        raw = thresholds.get("health") or {}
+        problems = policy_problems(raw)
+        if problems:
+            raise InvalidEnvironment("thresholds.json health: " + "; ".join(problems))
+        return cls(**raw)
+
+
+def policy_problems(raw: Any) -> list[str]:
+    """What is wrong with a ``health`` section (settings check it when an environment loads, so a
+    bad value stops every task before anything is sent)."""
+    if not isinstance(raw, Mapping):
+        return ["must be an object of health gate settings"]
+    known = {f.name for f in fields(HealthPolicy)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        return [f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"]
+    policy, problems = HealthPolicy(**raw), []
+    numbers = (policy.started_timeout_s, policy.window_s, policy.interval_s, policy.max_dlq_ratio)
+    if not all(_is_number(x) and x >= 0 for x in numbers) or not policy.interval_s > 0:
+        problems.append("started_timeout_s, window_s and max_dlq_ratio must be numbers >= 0 and interval_s "
+                        "a number > 0")
+    if not isinstance(policy.samples, int) or isinstance(policy.samples, bool) or policy.samples < 2:
+        problems.append("samples must be a whole number of at least 2 (growth needs two readings)")
+    return problems
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from sp_tasks import inputfiles
 from sp_tasks.clock import SystemClock
 from sp_tasks.console import current
 from sp_tasks.deploy import snapshots, waiting
@@ -114,7 +115,7 @@ class Runner:
         return result
 
     def check_saved_plan(self, plan_file: str, live: LiveState) -> Plan:
-        plan = plan_from_json(Path(plan_file).read_text(encoding="utf-8"), source=plan_file)
+        plan = plan_from_json(inputfiles.read_text(plan_file, what="plan file"), source=plan_file)
         if (plan.environment, plan.workspace, plan.project_id) != (
                 self.settings.name, self.settings.workspace, self.settings.project_id):
             raise PlanMismatch(f"{plan_file} was made for environment {plan.environment} (workspace "

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sp_tasks import inputfiles, jsonpos
 from sp_tasks.errors import DataFileError
 from sp_tasks.model import LiveState
 from sp_tasks.secrets import connection_secrets, processor_secrets, redact
@@ -62,12 +63,11 @@ def save_snapshot(snapshot: dict[str, Any], root: Path, out: str | Path | None =
 
 def load_snapshot(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataFileError(f"snapshot {path} does not exist; list them with `ls .sp/snapshots/<env>/`") from None
-    except json.JSONDecodeError as exc:
-        raise DataFileError(f"snapshot {path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not path.exists():
+        raise DataFileError(f"snapshot {path} does not exist; list them with `ls .sp/snapshots/<env>/`")
+    # Unreadable, not UTF-8, malformed or absurdly deep: DataFileError naming file, line and column.
+    text = inputfiles.read_text(path, what="snapshot file")
+    doc = jsonpos.parse(text, str(path), max_depth=jsonpos.MAX_DEPTH + jsonpos.ENVELOPE_DEPTH).value
     missing = [k for k in ("format_version", "environment", "workspace", "connections", "processors")
                if not isinstance(doc, dict) or k not in doc]
     if missing:

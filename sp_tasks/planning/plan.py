@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from sp_tasks import jsonpos
 from sp_tasks.errors import DataFileError
 from sp_tasks.model import LiveState
 from sp_tasks.planning.diff import FieldChange, redacted
@@ -155,9 +156,9 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
 def plan_from_json(text: str, *, source: str = "plan") -> Plan:
     """Load a plan written by :func:`plan_to_json`; anything malformed → DataFileError naming ``source``."""
     try:
-        doc = json.loads(text)
-    except ValueError as err:
-        raise DataFileError(f"{source}: not JSON ({err}); write it with `invoke plan --out FILE`") from None
+        doc = jsonpos.parse(text, source, max_depth=jsonpos.MAX_DEPTH + jsonpos.ENVELOPE_DEPTH).value
+    except DataFileError as err:  # malformed, or nested deeper than any plan we write
+        raise DataFileError(f"{err}; write it with `invoke plan --out FILE`") from None
     if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
         found = doc.get("format_version") if isinstance(doc, dict) else None
         raise DataFileError(f"{source}: format_version {found!r} is not {FORMAT_VERSION}; plan again with this version")

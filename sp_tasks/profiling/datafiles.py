@@ -23,11 +23,13 @@ the run format and needs no pandas (tier advice uses it through
 from __future__ import annotations
 
 import csv
+import io
 import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from sp_tasks import inputfiles
 from sp_tasks.errors import DataFileError
 from sp_tasks.profiling.metrics import RUN_METRICS, SAMPLE_METRICS
 
@@ -73,8 +75,9 @@ def _parse_row(path: Path, line: int, row: dict[str, str], known: Sequence[str])
 
 
 def _read(path: Path, columns: list[str], known: Sequence[str]) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    # A directory, unreadable or non-UTF-8 file is a DataFileError naming it, never a traceback.
+    reader = csv.DictReader(io.StringIO(inputfiles.read_text(path, what="CSV file"), newline=""))
+    try:
         header = reader.fieldnames or []
         if not header:
             return []  # an empty file is an empty history, not an error
@@ -92,6 +95,8 @@ def _read(path: Path, columns: list[str], known: Sequence[str]) -> list[dict]:
                 row.update(definition="", environment="", flags="")
             rows.append(_parse_row(path, reader.line_num, row, known))
         return rows
+    except csv.Error as err:  # a NUL byte, a quote left open
+        raise DataFileError(f"{path}: line {reader.line_num}: not CSV ({err})") from None
 
 
 def _frame(rows: list[dict], columns: list[str]) -> "pd.DataFrame":

@@ -18,7 +18,7 @@ global value of the same key for that processor):
 A ``null`` limit means "no limit" (a processor can lift a global limit that way). Keys starting
 with ``_`` or ``$`` are comments and sections owned by other modules (``health``,
 :data:`sp_tasks.settings.SECTIONS`) are skipped. An unknown key or a non-numeric limit is a
-:class:`~sp_tasks.errors.ConfigError` naming the file and key. A maximum is not checked when its
+:class:`~sp_tasks.errors.InvalidEnvironment` (exit 4) naming the file and key. A maximum is not checked when its
 metric was not measured; a minimum is breached (nothing measured means nothing flowed).
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from sp_tasks.errors import ConfigError
+from sp_tasks.errors import InvalidEnvironment
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS, RUN_METRICS
 from sp_tasks.settings import SECTIONS
 
@@ -64,11 +64,11 @@ def _key(key: str, where: str) -> tuple[str, str]:
     if found is not None and (METRICS[found[0]].gated or key == f"{found[0]}_max"):
         return found
     if found is not None:
-        raise ConfigError(f"{where}: {key!r}: {found[0]} is informational and takes only a maximum; "
+        raise InvalidEnvironment(f"{where}: {key!r}: {found[0]} is informational and takes only a maximum; "
                           f"use {found[0]}_max or remove the key")
     informational = [f"{m}_max" for m in RUN_METRICS if m not in METRIC_NAMES]
     known = ", ".join([*ALIASES, *(f"{m}[_max|_min]" for m in METRIC_NAMES), *informational, "processors"])
-    raise ConfigError(f"{where}: unknown threshold key {key!r}; known keys: {known}")
+    raise InvalidEnvironment(f"{where}: unknown threshold key {key!r}; known keys: {known}")
 
 
 def _limits(section: Mapping[str, Any], where: str) -> Limits:
@@ -79,7 +79,7 @@ def _limits(section: Mapping[str, Any], where: str) -> Limits:
         metric, kind = _key(key, where)
         number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if value is not None and not number:
-            raise ConfigError(f"{where}: {key} must be a number or null, got {value!r}")
+            raise InvalidEnvironment(f"{where}: {key} must be a number or null, got {value!r}")
         out[(metric, kind)] = None if value is None else float(value)
     return out
 
@@ -89,15 +89,15 @@ def parse_thresholds(
 ) -> tuple[Limits, dict[str, Limits]]:
     """(global limits, each processor's own overriding limits)."""
     if not isinstance(thresholds, Mapping):
-        raise ConfigError(f"{source}: expected a JSON object of limits")
+        raise InvalidEnvironment(f"{source}: expected a JSON object of limits")
     base = _limits(thresholds, source)
     overrides = thresholds.get("processors") or {}
     if not isinstance(overrides, Mapping):
-        raise ConfigError(f"{source}: processors must be an object of {{name: {{limits}}}}")
+        raise InvalidEnvironment(f"{source}: processors must be an object of {{name: {{limits}}}}")
     per = {}
     for name, section in overrides.items():
         if not isinstance(section, Mapping):
-            raise ConfigError(f"{source}: processors.{name} must be an object of limits")
+            raise InvalidEnvironment(f"{source}: processors.{name} must be an object of limits")
         per[name] = _limits(section, f"{source}: processors.{name}")
     return base, per
 
@@ -126,7 +126,7 @@ def check_thresholds(
     """Every limit broken by a run summary (``processor, metric, value`` rows), in a stable order.
 
     Raises:
-        ConfigError: an unknown key or a non-numeric limit in ``thresholds``.
+        InvalidEnvironment: an unknown key or a non-numeric limit in ``thresholds``.
     """
     base, per = parse_thresholds(thresholds, source=source)
     values = {(r.processor, r.metric): float(r.value) for r in summary.itertuples(index=False)}

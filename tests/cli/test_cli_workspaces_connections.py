@@ -85,12 +85,12 @@ def test_connection_delete_refuses_while_a_processor_uses_it(deployed, sp):
     assert "cluster" not in names
 
 
-def test_usage_errors_and_unknown_environments_exit_1(project, sp, capsys):
+def test_usage_errors_exit_1_and_unknown_environments_4(project, sp, capsys):
     from sp_tasks.cli import main
 
     assert sp("processors", "frobnicate").code == 1
     assert sp("processors").code == 1
-    assert main(["--env", "nope", "--root", str(project.root), "processors", "list"]) == 1
+    assert main(["--env", "nope", "--root", str(project.root), "processors", "list"]) == 4
     assert "environment 'nope' not found" in capsys.readouterr().err
     assert main(["--help"]) == 0
 

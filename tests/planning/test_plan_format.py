@@ -43,7 +43,7 @@ def test_plan_json_is_versioned_and_round_trips():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("{not json", "not JSON"),
+        ("{not json", r"plans/x.json:1:2: malformed JSON"),
         ('{"format_version": 2}', "format_version 2"),
         ("[]", "format_version None"),
         ('{"format_version": 1, "changes": []}', "malformed plan"),
