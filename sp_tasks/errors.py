@@ -53,6 +53,11 @@ class UsageError(ConfigError):
     before anything is read from or sent to Atlas. The message names the option and the fix."""
 
 
+class FileOptionError(InvalidInput, UsageError):
+    """An option names an input file that cannot be used (missing, a directory, unreadable): a
+    usage error found before any request, with exit 4 like every other bad input file."""
+
+
 class Cancelled(SpTasksError):
     """The user declined the confirmation prompt: nothing was changed (exit 1, as Terraform)."""
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sp_tasks.errors import UsageError
+from sp_tasks.errors import FileOptionError, UsageError
 from sp_tasks.model import TIERS
 
 STRATEGIES = ("in-place", "blue-green", "canary")
@@ -73,12 +73,12 @@ def readable_file(option: str, value: str | os.PathLike | None) -> Path | None:
         return None
     path = Path(value)
     if not path.exists():
-        raise UsageError(f"{option} {path}: no such file; check the path (relative paths start at "
-                         f"{Path.cwd()})")
+        raise FileOptionError(f"{option} {path}: no such file; check the path (relative paths start at "
+                              f"{Path.cwd()})")
     if not path.is_file():
-        raise UsageError(f"{option} {path} is a directory, not a file; name the file inside it")
+        raise FileOptionError(f"{option} {path} is a directory, not a file; name the file inside it")
     if not os.access(path, os.R_OK):
-        raise UsageError(f"{option} {path} is not readable: fix its permissions (chmod u+r {path})")
+        raise FileOptionError(f"{option} {path} is not readable: fix its permissions (chmod u+r {path})")
     return path
 
 

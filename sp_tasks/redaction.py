@@ -27,6 +27,8 @@ from urllib.parse import quote, quote_plus
 
 MARK = "(secret)"  # the same mark as sp_tasks.secrets.MARK (that module imports nothing from here)
 MIN_LENGTH = 6
+# Shell variables whose names look like credentials but are not (PWD is the working directory).
+NOT_SECRET_VARIABLES = frozenset({"PWD", "OLDPWD"})
 
 _lock = threading.Lock()
 _values: set[str] = set()
@@ -49,7 +51,8 @@ def remember(*values: Any) -> None:
 
 def remember_environment(environ: dict[str, str] | Any, is_secret_name) -> None:
     """Remember the value of every variable whose name looks like a credential (``*_PASSWORD``…)."""
-    remember(*(value for name, value in environ.items() if is_secret_name(name)))
+    remember(*(value for name, value in environ.items()
+               if name not in NOT_SECRET_VARIABLES and is_secret_name(name)))
 
 
 def scrub(text: Any) -> Any:

@@ -44,10 +44,10 @@ def test_settings_remember_credentials_and_credential_named_variables(tmp_path):
     (env / "config.env").write_text("PROJECT_ID=0123456789abcdef01234567\nWORKSPACE_NAME=w\n"
                                     "SCHEMA_REGISTRY_PASSWORD=sr-pass-77aa\nCLUSTER_NAME=Cluster-Name-1\n")
     settings = load_settings("x", tmp_path, {"MONGODB_ATLAS_CLIENT_ID": "mdb_sa_id_1",
-                                             "MONGODB_ATLAS_CLIENT_SECRET": "mdb_sa_sk_secret"})
+                                             "MONGODB_ATLAS_CLIENT_SECRET": "mdb_sa_sk_secret", "PWD": "/home/me"})
     settings.credentials()
-    assert redaction.scrub("sr-pass-77aa mdb_sa_sk_secret mdb_sa_id_1 Cluster-Name-1") == \
-        "(secret) (secret) mdb_sa_id_1 Cluster-Name-1"
+    assert redaction.scrub("sr-pass-77aa mdb_sa_sk_secret mdb_sa_id_1 Cluster-Name-1 /home/me") == \
+        "(secret) (secret) mdb_sa_id_1 Cluster-Name-1 /home/me"  # PWD is a directory, not a password
 
 
 SCRIPT = """

@@ -74,7 +74,7 @@ def test_a_deep_or_malformed_plan_file_exits_4_naming_it(ctx, project, tmp_path,
     latin = tmp_path / "latin-plan.json"
     latin.write_bytes(b'{"environment": "t\xe9st"}')
     cases = {str(deep): "deep-plan.json:1:", str(latin): "latin-plan.json:1:19: byte 0xe9 is not UTF-8",
-             str(tmp_path / "missing.json"): "missing.json does not exist", str(tmp_path): "is a directory"}
+             str(tmp_path / "missing.json"): "missing.json: no such file", str(tmp_path): "is a directory"}
     for path, fragment in cases.items():
         code, message = _exit(lambda: tasks.deploy(ctx, yes=True, plan=path))
         assert code == 4 and fragment in message, message
@@ -87,7 +87,8 @@ def test_a_deep_snapshot_or_a_directory_as_snapshot_exits_4_naming_it(ctx, proje
     deep = tmp_path / "deep-snapshot.json"
     deep.write_text(json.dumps({"format_version": 1, "environment": "test", "workspace": "ws-test",
                                 "connections": [], "processors": []})[:-1] + ', "x": ' + _deep_text(DEEP) + "}")
-    for path, fragment in ((deep, "deep-snapshot.json:1:"), (tmp_path, "is a directory")):
+    for path, fragment in ((deep, "deep-snapshot.json:1:"), (tmp_path, "is a directory"),
+                           (tmp_path / "nope.json", "nope.json: no such file")):
         code, message = _exit(lambda: tasks.rollback(ctx, yes=True, snapshot=str(path)))
         assert code == 4 and fragment in message, message
     assert project.emulator.writes_served() == 0
