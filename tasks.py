@@ -101,11 +101,11 @@ def tier_advise(c, env=None, format="text"):
 
 
 # -- plan, snapshot, deploy, rollback, drift ---------------------------------------------------
-def _runner(settings):
+def _runner(settings, targets=()):
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.deploy.service import Runner
 
-    return Runner(settings, open_client(settings), progress=current().progress)
+    return Runner(settings, open_client(settings), progress=current().progress, targets=tuple(targets))
 
 
 def _confirm(plan) -> bool:
@@ -120,21 +120,24 @@ def _confirm(plan) -> bool:
 def _show_plan(fmt, strategy="in-place"):
     """Print the plan before anything is applied (text output; machines get it in the result).
     Blue-green and canary differ from the plan's in-place wording, so their steps are shown too."""
-    from sp_tasks.deploy.render import render_steps
+    from sp_tasks.deploy.render import render_steps, staged_processors
 
     def show(plan, steps):
         if fmt == "text":
-            emit(_render_plan(plan, fmt) + (render_steps(steps, strategy) if strategy != "in-place" else ""))
+            staged = staged_processors(steps)
+            emit(_render_plan(plan, fmt, staged) + (render_steps(steps, strategy) if strategy != "in-place" else ""))
 
     return show
 
 
-def _render_plan(the_plan, fmt):
+def _render_plan(the_plan, fmt, staged=None):
     from sp_tasks.planning import render
 
     if fmt == "text":
-        return render.render_text(the_plan, color=current().color)
-    return {"markdown": render.render_markdown, "json": render.render_json}[fmt](the_plan)
+        return render.render_text(the_plan, color=current().color, staged=staged)
+    if fmt == "markdown":
+        return render.render_markdown(the_plan, staged=staged)
+    return render.render_json(the_plan)
 
 
 def _emit_outcome(fmt, flow):
@@ -150,6 +153,15 @@ def _emit_outcome(fmt, flow):
 PLAN_FORMATS = ("text", "markdown", "json")
 
 
+def _check_targets(targets, desired, prune):
+    """-p names a Git processor (checked before anything is sent); with --prune it may also name a
+    live one Git no longer has (checked against live state when planning)."""
+    from sp_tasks.planning.targeting import check_defined
+
+    if targets and not prune:
+        check_defined(targets, desired)
+
+
 @sp_task(help={"env": "environment to plan for (default local)",
                "detailed-exitcode": "exit 2 when the plan has changes (for CI)",
                "format": "text (default), markdown or json", "out": "also write the plan JSON to this file",
@@ -158,16 +170,18 @@ PLAN_FORMATS = ("text", "markdown", "json")
                "rotate-secrets": "update connections that have secrets (their values cannot be read back to compare)"},
          exits=(2, 4))
 def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=False, tier=None,
-         rotate_secrets=False):
+         rotate_secrets=False, processor=None):
     """Show what deploy would change, and why, without changing anything."""
     from sp_tasks.desired import load_desired
     from sp_tasks.planning import render
 
     fmt = check_format(format, PLAN_FORMATS)
     tier, out = options.tier(tier), options.writable_file("--out", out)
+    targets = options.names("--processor", processor)
     settings = _settings(c, env)
     desired = load_desired(settings)
-    runner = _runner(settings)
+    _check_targets(targets, desired, prune)
+    runner = _runner(settings, targets)
     the_plan = runner.plan(desired, runner.live(), prune=prune, tier=tier, rotate_secrets=rotate_secrets)
     emit(_render_plan(the_plan, fmt))
     if out:
@@ -194,17 +208,26 @@ def snapshot(c, env=None, out=None):
                "rotate-secrets": "also update connections that have secrets (after rotating a password)",
                "format": "text (default), markdown or json"}, exits=(4,))
 def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy=None, tier=None, prune=False,
-           rotate_secrets=False, format="text"):
-    """Validate, snapshot, plan, apply, health-gate and verify; roll back automatically on failure."""
+           rotate_secrets=False, format="text", processor=None):
+    """Validate, snapshot, plan, apply, health-gate and verify; roll back automatically on failure.
+
+    With -p NAME (repeatable) only those processors and the connections they use are deployed;
+    the plan names everything left untouched."""
     from sp_tasks.deploy import service
     from sp_tasks.desired import load_desired
+    from sp_tasks.errors import UsageError
 
     fmt = check_format(format, PLAN_FORMATS)
     strategy, tier = options.strategy(strategy), options.tier(tier)
     plan_file = options.readable_file("--plan", plan)
+    targets = options.names("--processor", processor)
+    if plan_file and targets:
+        raise UsageError("--plan applies a saved plan as it is (its targets included): make it with "
+                         "`invoke plan -p NAME --out FILE` instead of giving -p to deploy")
     settings = _settings(c, env)
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
-    runner = _runner(settings)
+    _check_targets(targets, desired, prune)
+    runner = _runner(settings, targets)
     _emit_outcome(fmt, lambda: service.deploy(
         runner, desired, strategy=strategy, plan_file=str(plan_file) if plan_file else None, prune=prune, tier=tier,
         rotate_secrets=rotate_secrets, dry_run=dry_run, confirm=_confirm, show_plan=_show_plan(fmt, strategy)))
@@ -214,8 +237,10 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy=None, tier
                "snapshot": "snapshot file to restore (default: the latest pre-deploy snapshot)",
                "to-ref": "restore the processors/connections of this Git revision instead (e.g. HEAD~1)",
                "dry-run": "show the plan only", "format": "text (default), markdown or json"}, exits=(4,))
-def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, format="text"):
-    """Restore the last good state: a snapshot (default) or a Git revision, with the same planner."""
+def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, format="text", processor=None):
+    """Restore the last good state: a snapshot (default) or a Git revision, with the same planner.
+
+    With -p NAME (repeatable) only those processors (and the connections they use) are restored."""
     from sp_tasks.deploy import service, snapshots
     from sp_tasks.desired import load_desired
     from sp_tasks.errors import UsageError
@@ -224,18 +249,19 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
     if snapshot and to_ref:
         raise UsageError("give either --snapshot FILE or --to-ref REV, not both")
     snapshot_file = options.readable_file("--snapshot", snapshot)
+    targets = options.names("--processor", processor)
     settings = _settings(c, env)
     if to_ref:
         from sp_tasks.gitrev import desired_at_ref
 
         desired = desired_at_ref(settings, to_ref)
-        runner = _runner(settings)
+        runner = _runner(settings, targets)
         _emit_outcome(fmt, lambda: service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm,
                                                   show_plan=_show_plan(fmt)))
     else:
         path = snapshot_file or snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
         git_desired = load_desired(settings)
-        runner = _runner(settings)
+        runner = _runner(settings, targets)
         _emit_outcome(fmt, lambda: service.rollback(runner, path, git_desired, dry_run=dry_run,
                                                     confirm=_confirm, show_plan=_show_plan(fmt)))
 

@@ -1,9 +1,9 @@
 """How sp changes a workspace: part of the Git state through the deploy planner, or lifecycle steps
 (stop, start, delete) through the deploy executor. Nothing here talks to Atlas on its own.
 
-``deploy_subset`` deploys the named processors (with the connections they use) or the named
-connections with the same planner, snapshot, executor, health gate and rollback as ``invoke
-deploy``: nothing is deleted and re-created, the planner decides update (checkpoint kept), update
+``deploy_subset`` deploys the named processors (``--processor`` targeting, as ``invoke deploy
+-p``: they and the connections they use) or the named connections with the same planner,
+snapshot, executor, health gate and rollback as ``invoke deploy``: nothing is deleted and re-created, the planner decides update (checkpoint kept), update
 with reset (shown as such) or no-op. Objects outside the subset are left alone (never pruned) and
 out of the plan shown, which would otherwise list every other processor as "not in git". The plan
 is shown before the prompt; ``--yes`` skips it. ``execute`` runs one chain of steps per processor
@@ -18,15 +18,6 @@ from sp_tasks.cli import views
 from sp_tasks.deploy.steps import Chain, Phase, StepKind, Target, flatten
 from sp_tasks.errors import ConfigError
 from sp_tasks.model import DesiredState
-
-
-def processors_subset(desired: DesiredState, names: list[str]) -> DesiredState:
-    """The named processors and the Git connections they reference (sources, sinks, DLQ, lookups)."""
-    from sp_tasks.planning.connections import referenced_connections
-
-    specs = tuple(desired.processor(n) for n in names)
-    used = set().union(*(referenced_connections(s.pipeline, s.options) for s in specs))
-    return DesiredState(specs, tuple(c for c in desired.connections if c.name in used))
 
 
 def connections_subset(desired: DesiredState, names: list[str] | None) -> DesiredState:
@@ -46,30 +37,36 @@ def plan_view(plan, subset: DesiredState):
     return replace(plan, changes=tuple(c for c in plan.changes if (c.kind, c.name) in wanted or c.action.value != "no-op"))
 
 
-def deploy_subset(ctx, subset: DesiredState, *, strategy: str = "in-place", tier: str | None = None) -> int:
-    """Plan → show → confirm → snapshot → apply → health gate → verify (rolled back on failure)."""
+def deploy_subset(ctx, subset: DesiredState, *, targets: tuple[str, ...] = (), strategy: str = "in-place",
+                  tier: str | None = None) -> int:
+    """Plan → show → confirm → snapshot → apply → health gate → verify (rolled back on failure).
+
+    ``targets``: processors, planned with ``--processor`` targeting (``subset`` is then all of
+    Git); without, the plan is shown restricted to ``subset`` (connections)."""
     from sp_tasks.deploy import render, service
     from sp_tasks.planning.render import render_json, render_text, summary_line
 
     shown = []
 
-    def confirm(plan) -> bool:
-        view = plan_view(plan, subset)
-        shown.append(view)
+    def view_of(plan):
+        return plan if targets else plan_view(plan, subset)
+
+    def show(plan, steps) -> None:
+        shown.append(view_of(plan))
         if not ctx.json:
-            ctx.emit(render_text(view))
-        ctx.confirm(f"{summary_line(view)}\nApply to {plan.environment} ({plan.workspace})?",
+            ctx.emit(render_text(shown[0], color=ctx.console.color, staged=render.staged_processors(steps)))
+
+    def confirm(plan) -> bool:
+        ctx.confirm(f"{summary_line(view_of(plan))}\nApply to {plan.environment} ({plan.workspace})?",
                     declined="cancelled: nothing was sent")
         return True
 
-    outcome = service.deploy(ctx.runner(), subset, strategy=strategy, tier=tier, dry_run=ctx.args.dry_run,
-                             confirm=confirm)
-    view = shown[0] if shown else plan_view(outcome.plan, subset)
+    outcome = service.deploy(ctx.runner(targets), subset, strategy=strategy, tier=tier, dry_run=ctx.args.dry_run,
+                             confirm=confirm, show_plan=show)
+    view = shown[0] if shown else view_of(outcome.plan)
     if ctx.json:
         ctx.emit_json({**outcome.to_json(), "summary": view.summary(), "plan": json.loads(render_json(view))})
     else:
-        if not shown and outcome.plan.has_changes():  # dry run: the plan was never offered for confirmation
-            ctx.emit(render_text(view))
         ctx.emit(render.render_outcome_text(outcome))
     return 0
 

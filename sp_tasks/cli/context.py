@@ -39,10 +39,10 @@ class Context:
 
         return open_client(self.settings)
 
-    def runner(self):
+    def runner(self, targets: tuple[str, ...] = ()):
         from sp_tasks.deploy.service import Runner
 
-        return Runner(self.settings, self.client, progress=self.progress)
+        return Runner(self.settings, self.client, progress=self.progress, targets=targets)
 
     @property
     def project(self):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sp_tasks import options
 from sp_tasks.cli import Parser, add_command, checked, processor_reads
-from sp_tasks.cli.changes import deploy_subset, execute, processors_subset
+from sp_tasks.cli.changes import deploy_subset, execute
 from sp_tasks.deploy.steps import StepKind, Target
 from sp_tasks.errors import ConfigError
 
@@ -57,8 +57,8 @@ def cmd_create(ctx) -> int:
 
     names = ctx.selected(required=True)
     ctx.require_in_git(names)
-    subset = processors_subset(load_desired(ctx.settings), names)
-    return deploy_subset(ctx, subset, strategy=ctx.args.strategy, tier=ctx.args.tier)
+    return deploy_subset(ctx, load_desired(ctx.settings), targets=tuple(names), strategy=ctx.args.strategy,
+                         tier=ctx.args.tier)
 
 
 def cmd_stop(ctx) -> int:

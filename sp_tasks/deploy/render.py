@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from sp_tasks.deploy.executor import ApplyResult
+from sp_tasks.deploy.steps import StepKind
+from sp_tasks.model import CANARY_SUFFIX, GREEN_SUFFIX
+from sp_tasks.planning.targeting import describe as describe_targets
 
 _MARK = {"done": "ok", "already-done": "ok (already)", "failed": "FAILED", "not-run": "not run"}
 
@@ -13,16 +16,32 @@ def render_steps(steps, strategy: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def staged_processors(steps) -> dict[str, str]:
+    """Processor -> strategy for the updates blue-green or canary carry out (a green/canary copy is
+    created for them), so the plan can tell their consequence as it will happen."""
+    staged = {}
+    for step in steps:
+        for suffix, strategy in ((GREEN_SUFFIX, "blue-green"), (CANARY_SUFFIX, "canary")):
+            name = step.target.name
+            if step.kind is StepKind.CREATE_PROCESSOR and name.endswith(suffix):
+                staged[name[: -len(suffix)]] = strategy
+    return staged
+
+
 def render_outcome_text(outcome) -> str:
-    lines = [f"{outcome.plan.environment} / {outcome.plan.workspace}: {outcome.message}"]
+    """Steps and snapshot first; the result is the last line, where a reader (and Terraform) looks."""
+    lines = []
     if outcome.steps and outcome.applied is None:
-        lines.append(render_steps(outcome.steps, "would take").rstrip())
+        lines.append(render_steps(outcome.steps, "would take").strip())
     for title, result in (("Applied", outcome.applied), ("Rollback", outcome.rolled_back)):
         if result is not None:
-            lines += ["", f"{title}:", *_step_table(result), *_health_lines(result)]
+            lines += [f"{title}:", *_step_table(result), *_health_lines(result), ""]
     if outcome.snapshot:
-        lines += ["", f"Snapshot: {outcome.snapshot}"]
-    return "\n".join(lines)
+        lines += [f"Snapshot: {outcome.snapshot}", ""]
+    plan = outcome.plan
+    if plan.targets:
+        lines.append(describe_targets(plan.targets, plan.untouched_processors, plan.untouched_connections))
+    return "\n".join(lines + [f"{plan.environment} / {plan.workspace}: {outcome.message}"])
 
 
 def render_outcome_markdown(outcome) -> str:

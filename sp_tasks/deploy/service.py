@@ -23,6 +23,7 @@ from sp_tasks.errors import Cancelled, ConfigError, DeployError, PlanMismatch, S
 from sp_tasks.model import ConnectionSpec, DesiredState, LiveState, ProcessorSpec
 from sp_tasks.planning.plan import Plan, fingerprint, plan_from_json
 from sp_tasks.planning.planner import compute_plan
+from sp_tasks.planning.targeting import check_known, select
 
 SAMPLE = "sample_stream_solar"
 WORKSPACE_TIMEOUT = 180.0  # MCP tests poll up to 120 s for a new workspace
@@ -44,7 +45,9 @@ class Outcome:
                 "summary": self.plan.summary(), "message": self.message,
                 "snapshot": str(self.snapshot) if self.snapshot else None,
                 "applied": self.applied.to_json() if self.applied else None,
-                "rolled_back": self.rolled_back.to_json() if self.rolled_back else None}
+                "rolled_back": self.rolled_back.to_json() if self.rolled_back else None,
+                **({"targets": list(self.plan.targets), "untouched_processors": list(self.plan.untouched_processors),
+                    "untouched_connections": list(self.plan.untouched_connections)} if self.plan.targets else {})}
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Runner:
     client: Any
     clock: Any = field(default_factory=SystemClock)
     progress: Callable[[str], None] = field(default=lambda line: current().progress(line))
+    targets: tuple[str, ...] = ()  # --processor: every plan covers only these (planning/targeting.py)
+    _targets_checked: bool = field(default=False, repr=False)
 
     # -- reading --------------------------------------------------------------------------
     def live(self) -> LiveState:
@@ -63,12 +68,23 @@ class Runner:
     def plan(self, desired: DesiredState, live: LiveState, *, prune: bool = False, tier: str | None = None,
              exact: bool = False, rotate_secrets: bool = False, identities: dict[str, str] | None = None) -> Plan:
         default_tier = tier or self.settings.default_tier
-        return compute_plan(
-            with_sample_connection(desired, live), live, environment=self.settings.name,
+        if self.targets and not self._targets_checked:  # the first plan of a flow: later ones may not see a pruned one
+            check_known(self.targets, desired, live)
+            self._targets_checked = True
+        chosen = select(desired, live, self.targets) if self.targets else None
+        planned_desired, planned_live = (chosen.desired, chosen.live) if chosen else (desired, live)
+        plan = compute_plan(
+            with_sample_connection(planned_desired, planned_live), planned_live, environment=self.settings.name,
             workspace=self.settings.workspace, project_id=self.settings.project_id,
             default_tier=default_tier, resolve_tier=self._tier_resolver(default_tier),
             prune=prune, exact=exact, rotate_secrets=rotate_secrets, identities=identities,
             created_at=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        if chosen is None:
+            return plan
+        # The fingerprint covers the whole workspace: a saved targeted plan is stale when anything changed.
+        return replace(plan, live_fingerprint=fingerprint(live), targets=self.targets,
+                       untouched_processors=chosen.untouched_processors,
+                       untouched_connections=chosen.untouched_connections)
 
     def snapshot(self, live: LiveState, reason: str, out: str | Path | None = None) -> Path:
         doc = snapshots.build_snapshot(live, environment=self.settings.name, workspace=self.settings.workspace,

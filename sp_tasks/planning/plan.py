@@ -18,7 +18,9 @@ JSON format (``format_version`` 1; what ``deploy --plan FILE`` reads)::
                   "live_state": str|null, "secret_paths": [JSON pointer, ...],
                   "missing_secrets": [JSON pointer, ...],
                   "renamed_from": str|null, "repair": bool}],
-     "lock": object|null}
+     "lock": object|null,
+     "targets": [str, ...],                           # --processor: only these were planned
+     "untouched_processors": [str, ...], "untouched_connections": [str, ...]}
 
 ``changes`` is in apply order: repairs first (``repair`` true: leftovers of an interrupted deploy
 removed, originals renamed back, see ``planning.repairs``), then the rest. No secret value is ever in a plan: processor definitions show
@@ -100,6 +102,9 @@ class Plan:
     exact: bool = False  # rollback: reserved copies (__blue, __canary) were planned too
     default_tier: str = ""
     lock: dict[str, Any] | None = None  # the deploy lock as read with live state (deploy/lock.py), for people
+    targets: tuple[str, ...] = ()  # --processor: the plan covers only these (planning/targeting.py)
+    untouched_processors: tuple[str, ...] = ()  # with targets: what the plan leaves alone, for people
+    untouched_connections: tuple[str, ...] = ()
 
     def has_changes(self) -> bool:
         """True when apply would do anything (the one place this is decided)."""
@@ -182,6 +187,9 @@ def _plan_from_dict(doc: dict[str, Any]) -> Plan:
         exact=bool(doc.get("exact", False)),
         default_tier=_text(doc.get("default_tier", "")),
         lock=_object(doc.get("lock")),
+        targets=_names(doc.get("targets", [])),
+        untouched_processors=_names(doc.get("untouched_processors", [])),
+        untouched_connections=_names(doc.get("untouched_connections", [])),
     )
 
 
@@ -217,6 +225,12 @@ def _text(value: Any) -> str:
 
 def _optional_text(value: Any) -> str | None:
     return None if value is None else _text(value)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of names, found {type(value).__name__}")
+    return tuple(_text(v) for v in value)
 
 
 def _object(value: Any) -> dict[str, Any] | None:

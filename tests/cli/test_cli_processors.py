@@ -12,7 +12,8 @@ def test_create_deploys_only_the_named_processor_and_the_connections_it_uses(pro
     ran = sp("processors", "create", "-p", "hot", "--yes")
     assert ran.code == 0, ran.err
     assert _states(project) == {"hot": "STARTED"}
-    assert "+ processor hot: create" in ran.out and "per_group" not in ran.out
+    assert "+ processor hot: create" in ran.out and "processor per_group" not in ran.out
+    assert "Left untouched: 2 processor(s) (logger, per_group)" in ran.out  # said, as invoke deploy -p says it
     assert "applied and verified" in ran.out
 
 

@@ -68,3 +68,14 @@ class Project:
 
     def live_processors(self) -> dict[str, dict]:
         return {p.name: p.__dict__ for p in self.runner().live().processors}
+
+
+def exit_of(call) -> tuple[int, str]:
+    """Run a task call; (exit code, the message invoke would print on stderr)."""
+    from invoke import Exit
+
+    try:
+        call()
+    except Exit as exc:
+        return exc.code, str(exc.message or "")
+    return 0, ""
