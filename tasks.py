@@ -290,39 +290,43 @@ def _ask(question) -> bool:
 
 @sp_task(positional=["name"],
          help={"name": "feature name or branch (feature/My_Thing -> environment my-thing, workspace feature-my-thing)",
-               "from": "committed environment to derive from: project, credentials, variables (default staging)",
+               "from": "committed environment to derive from: project, credentials, variables (default: the default "
+                       "environment, local; CI passes --from staging)",
                "tier": "DEFAULT_TIER of the feature environment (default: the base's, else SP2)",
-               "format": "text (default), markdown or json"}, exits=(4,))
-def env_create(c, name, from_="staging", tier=None, yes=False, format="text"):
-    """Derive a feature environment from --from, create its workspace and deploy Git to it (idempotent)."""
+               "yes": "accepted (env.create never asks)", "format": "text (default), markdown or json"}, exits=(4,))
+def env_create(c, name, from_=None, tier=None, yes=False, format="text"):
+    """Derive a feature environment from --from, create its workspace and deploy Git to it (idempotent).
+
+    It does not ask first (--yes is accepted): everything it changes is the feature environment's own
+    workspace, which exists for this branch alone."""
     from sp_tasks.deploy import service
     from sp_tasks.desired import load_desired
     from sp_tasks.feature.derive import derive
 
     fmt = check_format(format, PLAN_FORMATS)
     tier = options.tier(tier)
-    env = derive(ROOT, name, base=from_, tier=tier)
+    env = derive(ROOT, name, base=from_ or c.config.sp.env, tier=tier)
     current().progress(env.describe())
     settings = _settings(c, env.name)
     desired = load_desired(settings)  # invalid definitions stop here: nothing is sent
     runner = _runner(settings)
     # The feature workspace belongs to the branch alone: what the branch no longer defines goes (prune).
-    _emit_outcome(fmt, lambda: service.deploy(runner, desired, prune=True, confirm=_confirm,
+    _emit_outcome(fmt, lambda: service.deploy(runner, desired, prune=True, confirm=lambda plan: True,
                                               show_plan=_show_plan(fmt)))
 
 
 @sp_task(positional=["name"],
          help={"name": "feature name or branch, as given to env.create",
                "from": "base to derive the environment from when its files are not here, e.g. in a fresh CI "
-                       "checkout (default staging)",
+                       "checkout (default: the default environment, local)",
                "format": "text (default) or json"})
-def env_destroy(c, name, from_="staging", yes=False, format="text"):
+def env_destroy(c, name, from_=None, yes=False, format="text"):
     """Stop and delete a feature environment's processors, then its connections, then its workspace; verify."""
     from sp_tasks.errors import DeployError
     from sp_tasks.feature import derive, teardown
 
     fmt = check_format(format, ("text", "json"))
-    env = derive.existing(ROOT, name) or derive.derive(ROOT, name, base=from_)
+    env = derive.existing(ROOT, name) or derive.derive(ROOT, name, base=from_ or c.config.sp.env)
     settings = _settings(c, env.name)
     teardown.check_feature(settings, env)
     try:

@@ -24,7 +24,6 @@ from sp_tasks.settings import DERIVED_ENVIRONMENTS, load_settings
 
 MARKER = "FEATURE_BASE"
 CHEAPEST_TIER = "SP2"
-DEFAULT_BASE = "staging"
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def render_config(name: str, base: str, base_text: str, tier: str) -> str:
             f"{MARKER}={base}\n")
 
 
-def derive(root: Path, given: str, *, base: str = DEFAULT_BASE, tier: str | None = None,
+def derive(root: Path, given: str, *, base: str, tier: str | None = None,
            environ: Mapping[str, str] | None = None) -> FeatureEnv:
     """Write ``.sp/environments/<name>/`` from ``environments/<base>/``; ConfigError when refused."""
     root = Path(root)

@@ -54,7 +54,8 @@ def test_create_then_destroy_leaves_the_emulator_exactly_as_before(ctx, project,
 
 
 def test_create_is_idempotent_and_deploys_changes_on_the_next_push(ctx, project, capsys):
-    tasks.env_create(ctx, "demo", from_="test", yes=True)
+    tasks.env_create(ctx, "demo")  # no --yes, not a terminal: it only touches its own workspace; --from = --env
+    assert _workspaces(project) == {"feature-demo"}
     capsys.readouterr()
     tasks.env_create(ctx, "demo", from_="test", yes=True, format="json")
     assert json.loads(capsys.readouterr().out)["message"] == "no changes: live state matches Git"
