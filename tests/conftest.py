@@ -1,7 +1,9 @@
 """Shared fixtures: a hermetic environment and one real emulator per test session (per xdist worker).
 
 The emulator listens on 127.0.0.1 port 0 with its own data directory; ``emulator`` resets it
-before each test that uses it, so tests never see each other's state. ``api`` is a plain
+before each test that uses it, so tests never see each other's state. Its asynchronous lifecycle
+is off (every transition settles inside its request) unless a test asks for delays through
+``emulator.admin("POST", "config", {"lifecycle": {...}})``: only tests of waiting need them. ``api`` is a plain
 requests session with Digest auth, i.e. a client no one here wrote.
 """
 from __future__ import annotations
@@ -47,11 +49,14 @@ class Emulator:
     data_dir: str
 
     def admin(self, method: str, name: str, body: Any = None, **params: str) -> Any:
-        headers = {"X-SP-Emulator": "1", "Content-Type": "application/json"}  # admin writes need both
-        resp = requests.request(method, f"{self.url}/_emulator/{name}", json=body, params=params, headers=headers,
-                                timeout=10)
+        resp = self.admin_raw(method, name, body, **params)
         resp.raise_for_status()
         return resp.json() if resp.content else None
+
+    def admin_raw(self, method: str, name: str, body: Any = None, **params: str) -> requests.Response:
+        headers = {"X-SP-Emulator": "1", "Content-Type": "application/json"}  # admin writes need both
+        return requests.request(method, f"{self.url}/_emulator/{name}", json=body, params=params, headers=headers,
+                                timeout=10)
 
     def faults(self, *rules: dict[str, Any]) -> None:
         self.admin("POST", "faults", list(rules))
@@ -67,10 +72,11 @@ class Emulator:
 @pytest.fixture(scope="session")
 def _emulator_server(tmp_path_factory):
     from sp_tasks.emulator.backend import Backend
+    from sp_tasks.emulator.lifecycle import ZERO_DELAYS
     from sp_tasks.emulator.server import EmulatorServer
 
     data_dir = tmp_path_factory.mktemp("emulator")
-    server = EmulatorServer(Backend(data_dir, sample_rate=1000.0)).start()
+    server = EmulatorServer(Backend(data_dir, sample_rate=1000.0, delays=ZERO_DELAYS)).start()
     yield server, str(data_dir)
     server.stop()
 
@@ -80,7 +86,8 @@ def emulator(_emulator_server) -> Emulator:
     server, data_dir = _emulator_server
     emu = Emulator(server.url, server.backend, data_dir)
     emu.admin("POST", "reset")
-    emu.admin("POST", "config", {"sample_rate": 1000.0})
+    emu.admin("POST", "config", {"sample_rate": 1000.0, "lifecycle": "zero", "stats_latency": True,
+                                 "rate_limit": 1200, "rate_refill_per_s": 20.0})
     return emu
 
 

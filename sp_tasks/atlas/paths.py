@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 API_PREFIX = "/api/atlas/v2"
 OAUTH_TOKEN_PATH = "/api/oauth/token"
+OAUTH_REVOKE_PATH = "/api/oauth/revoke"
 STREAMS = API_PREFIX + "/groups/{group_id}/streams"
 
 

@@ -2,25 +2,26 @@
 
 Each constant carries the reason it is a guess (reference/atlas-sp-api.md marks these
 [UNCONFIRMED]). The client and the emulator import from here, so correcting a guess after
-checking against real Atlas is a one-line change.
+checking against real Atlas is a one-line change. ``CONFIRMED`` at the end lists what real
+responses (reference/recorded-atlas/, Terraform CI logs quoting real answers) settled, and where
+the code now follows them.
 """
 
 # 404 errorCode for a missing processor: not observed in real logs; MCP/Terraform only check 404.
 PROCESSOR_NOT_FOUND_CODE = "STREAM_PROCESSOR_NOT_FOUND"
 
-# 409 errorCode for a duplicate workspace/connection/processor name: the spec declares 409 only.
+# 409 errorCode for a duplicate workspace or processor name: the spec declares 409 only. (A duplicate
+# connection is recorded: 409 STREAM_CONNECTION_NAME_ALREADY_EXISTS, see CONFIRMED.)
 DUPLICATE_NAME_CODE = "DUPLICATE_STREAM_RESOURCE_NAME"
 
 # Modifying a STARTED processor: docs say "stop first"; the server's exact answer is unknown.
 # We answer 400 STREAM_PROCESSOR_GENERIC_ERROR with this message (and the client never tries).
 MODIFY_WHILE_STARTED_MESSAGE = "stream processor must be stopped before it can be modified (INVALID_STATE)"
 
-# Deleting a workspace that still has processors: errorCode seen, HTTP status unknown.
-TENANT_HAS_PROCESSORS_STATUS = 409
-
-# Default workspace tier when the create body has no streamConfig (CLI sends SP30, MCP SP10).
+# Default workspace tier when the create body has no streamConfig (the recorded workspace, created
+# by the Atlas CLI, is SP30; the CLI may have sent it; MCP sends SP10). No maxTierSize is returned
+# unless one was asked for (recorded); a processor tier is then bounded by SP50 only.
 DEFAULT_WORKSPACE_TIER = "SP30"
-DEFAULT_MAX_TIER_SIZE = "SP50"
 
 # Parallelism error wording (third-party note, not seen in our own traffic).
 PARALLELISM_MESSAGE = (
@@ -28,12 +29,14 @@ PARALLELISM_MESSAGE = (
     "Limit: {limit}). Minimum tier for this workload: {minimum} or larger."
 )
 
-# Workspace hostname shape.
+# Workspace hostname: recorded as atlas-stream-<full _id>-<6 lowercase letters>.<region>.a.query.
+# mongodb-dev.net on Atlas's development environment; production's domain is assumed mongodb.net.
 HOSTNAME_TEMPLATE = "atlas-stream-{id}-{suffix}.{region}.a.query.mongodb.net"
 
 # Request-body problems outside ASP's own checks. Atlas's general API answers unknown attributes
 # with INVALID_ATTRIBUTE ("Invalid attribute {name} specified.") and bad JSON with a 400; the
-# exact codes for the streams resources were not observed.
+# exact codes for the streams resources were not observed. (A value outside an enum answers
+# INVALID_ENUM_VALUE: see CONFIRMED; its detail wording here is Atlas's generic one, unrecorded.)
 INVALID_ATTRIBUTE_CODE = "INVALID_ATTRIBUTE"
 MALFORMED_JSON_CODE = "MALFORMED_JSON"
 INVALID_VALUE_CODE = "INVALID_JSON_ATTRIBUTE"
@@ -43,6 +46,28 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # a processor definition may be up to 16 MB (
 ALREADY_STARTED_MESSAGE = "stream processor is already started (INVALID_STATE)"
 # Stopping a processor that is not running errors in mongosh; the API answer is unknown.
 NOT_RUNNING_MESSAGE = "stream processor is not running (INVALID_STATE)"
+
+# The asynchronous lifecycle (emulator/lifecycle.py). Terraform's provider polls past INIT/CREATING
+# after create, CREATED/STOPPED after start and STARTED after stop, and waits for PENDING -> READY
+# and DELETING -> 404 on connections; what the API answers to a request made meanwhile is unknown.
+# The emulator refuses start/modify until a processor has settled, lets a repeated start or stop
+# through as a no-op, lets a stop cancel a pending start (the processor ends STOPPED), and refuses
+# to start a processor whose connections are not READY.
+UNSETTLED_MESSAGE = "stream processor cannot be {verb} while it is {state} (INVALID_STATE)"
+START_WHILE_STOPPING_MESSAGE = "stream processor is stopping; start it once it is STOPPED (INVALID_STATE)"
+CONNECTION_NOT_READY_MESSAGE = "connection named {connection} is not ready (state {state})"
+# Which connections deploy asynchronously: a public Kafka connection answered READY at once in the
+# recordings; Terraform's comments name "Kafka VPC" as deleted asynchronously. The emulator gives
+# PENDING/DELETING to connections with non-PUBLIC networking only (lifecycle.DEFAULT_DELAYS).
+ASYNC_CONNECTIONS = "non-PUBLIC networking"
+# Typical durations of those transitions are not documented (start/stop: seconds to minutes); the
+# emulator's defaults are short on purpose (lifecycle.DEFAULT_DELAYS).
+
+# The rate-limit budget of the streams endpoint set: the capacity is recorded (Ratelimit-Limit:
+# 1200); the refill rate and its scope (project, key, IP) are not. Refused calls are shaped like
+# the documented token-bucket 429 (RATE_LIMITED_TOKEN_BUCKET, Retry-After).
+RATE_LIMIT_CAPACITY = 1200
+RATE_LIMIT_REFILL_PER_S = 20.0
 
 # A malformed project id in the path (Atlas's general API answers 400 INVALID_GROUP_ID).
 INVALID_GROUP_ID_CODE = "INVALID_GROUP_ID"
@@ -58,7 +83,7 @@ PLANNER_ASSUMPTIONS = (
     "blue-green; planning/repairs.py renames an original back on rollback instead of recreating it)",
     "a transitional STARTING state counts as running (planning/processors.py RUNNING)",
     "write-only connection fields are exactly those in secrets.py WRITE_ONLY",
-    "Atlas fills region and networking PUBLIC when a connection body omits them (planning/normalize.py)",
+    "Atlas fills region for connection types other than Kafka too (planning/normalize.py ignores it everywhere)",
     "a connection PATCH without its secret fields keeps the stored secrets (rollback of connections)",
     "PATCH of a processor accepts tier (deploy/strategies.py _modify_body)",
     "startWith without a tier starts on the processor's or workspace's tier",
@@ -77,6 +102,7 @@ EMULATOR_ASSUMPTIONS = (
     "$merge defaults to whenMatched: merge, whenNotMatched: insert (engine/sinks.py)",
     "DLQ documents carry no instanceName (engine/sinks.py)",
     "operatorStats names (SampleDataSourceOperator, MatchOperator, …) are modelled, not observed (engine/stats.py)",
+    "connections other than Kafka also get the workspace's region filled in (emulator/workspaces.py)",
 )
 
 # Tier bandwidth (reference §3.3) is checked against the busier direction (input or output Mbps);
@@ -99,3 +125,31 @@ START_FRESH_KEEPS_COUNTERS = True
 # Https connection headers come back on GET in clear (reference §4.3 [UNCONFIRMED]); if Atlas masks
 # them, every plan would show a change: then treat them as write-only in secrets.py.
 HTTPS_HEADERS_RETURNED = True
+
+# Processor-level stats.latency: absent from the 2024 API fixture, described by today's docs. The
+# product treats it as optional ("-", never 0); the emulator reports it unless configured not to
+# ({"stats_latency": false}). Operator stats carry executionTimeSecs and timeSpentMillis (fixture),
+# not the docs' executionTimeMillis.
+STATS_LATENCY_REPORTED = True
+
+# Settled by real responses (recorded-atlas/README.md, Terraform CI logs): no longer guesses.
+CONFIRMED = (
+    "Accept negotiation by date: the newest version at or before the asked date, named in Content-Type; "
+    "406 INVALID_VERSION_DATE 'Invalid accept header or version date.' otherwise (emulator/protocol.py)",
+    "workspace bodies: failoverRegions [] always, no maxTierSize unless asked, hostnames with the full _id",
+    "Kafka connections come back with region (the workspace's) and networking.access.type PUBLIC filled in",
+    "Kafka mechanisms are SCRAM-256/SCRAM-512 (not SCRAM-SHA-*); password never returned; id not _id",
+    "deletes of workspaces and connections answer 202 with body {}",
+    "Ratelimit-Limit 1200 and a Ratelimit-Remaining falling by one per call on every response",
+    "403 STREAM_TENANT_HAS_STREAM_PROCESSORS 'Stream workspace with name X has active processors, and "
+    "cannot be changed.' for deleting a workspace with processors (was: 409, status unknown)",
+    "409 STREAM_CONNECTION_NAME_ALREADY_EXISTS 'A Stream connection with the name X already exists.'",
+    "409 STREAM_KAFKA_CONNECTION_IS_DEPLOYING 'Stream Kafka connection X is currently deploying. Please "
+    "retry the request later.' (retryable)",
+    "400 STREAM_NETWORKING_ACCESS_TYPE_CANNOT_BE_MODIFIED for a connection PATCH changing networking",
+    "400 INVALID_ENUM_VALUE for a value outside an enum (was: INVALID_JSON_ATTRIBUTE)",
+    "a public Kafka connection is READY in its create answer; Kafka VPC connections deploy and delete "
+    "asynchronously (PENDING, DELETING)",
+    "processors pass INIT/CREATING before CREATED; start/stop answer before STARTED/STOPPED",
+    "operator stats carry executionTimeSecs and timeSpentMillis; stats.latency may be absent",
+)

@@ -8,9 +8,26 @@ import socket
 import threading
 import sys
 
+from sp_tasks.emulator import lifecycle
 from sp_tasks.emulator.backend import DEFAULT_SAMPLE_RATE, Backend
 from sp_tasks.emulator.daemon import code_fingerprint, free_port
+from sp_tasks.emulator.errors import ApiError
 from sp_tasks.emulator.server import EmulatorServer
+
+
+def _delays(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, float]:
+    """--no-delays, then each --delay TRANSITION=SECONDS over the realistic defaults."""
+    spec: dict[str, float] = {}
+    for item in args.delay or ():
+        name, _, seconds = item.partition("=")
+        try:
+            spec[name.strip()] = float(seconds)
+        except ValueError:
+            parser.error(f"--delay {item!r}: expected TRANSITION=SECONDS, e.g. processor_stop=5")
+    try:
+        return lifecycle.parse_delays(spec, lifecycle.ZERO_DELAYS if args.no_delays else lifecycle.DEFAULT_DELAYS)
+    except ApiError as err:
+        parser.error(err.detail)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=".sp/emulator", help="where state lives (default .sp/emulator)")
     parser.add_argument("--sample-rate", type=float, default=DEFAULT_SAMPLE_RATE,
                         help=f"sample_stream_solar docs/s per processor (default {DEFAULT_SAMPLE_RATE:g})")
+    parser.add_argument("--delay", action="append", metavar="TRANSITION=SECONDS",
+                        help="how long one asynchronous transition takes (repeatable); transitions: "
+                             + ", ".join(f"{k} (default {v:g})" for k, v in lifecycle.DEFAULT_DELAYS.items()))
+    parser.add_argument("--no-delays", action="store_true",
+                        help="settle every transition inside its request (tests that do not test waiting)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    delays = _delays(args, parser)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
     code_fingerprint()  # fix the identity of the code this process runs, before anyone edits it
@@ -29,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    backend = Backend(args.data_dir, sample_rate=args.sample_rate)
+    backend = Backend(args.data_dir, sample_rate=args.sample_rate, delays=delays)
     try:
         server = EmulatorServer(backend, args.host, args.port)
     except OSError as err:  # lost a race for the port since the check

@@ -2,9 +2,12 @@
 
   POST   /_emulator/faults      add fault rules (see ``faults.py`` for the rule format)
   GET    /_emulator/faults      list active rules;      DELETE clears them
-  GET    /_emulator/requests    API requests served, by method and path template; DELETE resets
+  GET    /_emulator/requests    API requests served, by method and path template, 401 challenges and
+                                 429s of the rate-limit budget; DELETE resets
   POST   /_emulator/config      {"sample_rate": docs/s per processor, "token_ttl": seconds,
-                                 "revoke_tokens": true}
+                                 "revoke_tokens": true, "lifecycle": {transition: seconds} | "zero" |
+                                 "default", "rate_limit": calls, "rate_refill_per_s": calls/s,
+                                 "stats_latency": bool}   (answers the whole configuration)
   POST   /_emulator/reset       forget every resource, document, fault and counter
   GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
   GET    /_emulator/health      liveness (used to detect a running background emulator)
@@ -21,7 +24,7 @@ import os
 from typing import Any
 
 from sp_tasks import __version__
-from sp_tasks.emulator import errors
+from sp_tasks.emulator import errors, lifecycle
 from sp_tasks.emulator.faults import parse_rules
 
 PREFIX = "/_emulator/"
@@ -57,12 +60,15 @@ def handle(backend, method: str, path: str, query: dict[str, str], body: Any) ->
         backend.faults.clear()
         return 204, None
     if route == ("GET", "requests"):
-        return 200, backend.faults.request_counts()
+        return 200, {**backend.faults.request_counts(), "rate_limited": backend.rate.refused}
     if route == ("DELETE", "requests"):
         backend.faults.reset_counts()
+        backend.rate.refused = 0
         return 204, None
     if route == ("POST", "config"):
         return 200, _configure(backend, body or {})
+    if route == ("GET", "config"):
+        return 200, _configuration(backend)
     if route == ("POST", "reset"):
         backend.reset()
         return 204, None
@@ -72,9 +78,14 @@ def handle(backend, method: str, path: str, query: dict[str, str], body: Any) ->
     raise errors.ApiError(404, errors.NOT_FOUND, f"Unknown emulator admin endpoint {method} {path}.", [path])
 
 
+CONFIG_KEYS = {"sample_rate", "token_ttl", "revoke_tokens", "lifecycle", "rate_limit", "rate_refill_per_s",
+               "stats_latency"}
+
+
 def _configure(backend, body: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(body, dict) or set(body) - {"sample_rate", "token_ttl", "revoke_tokens"}:
-        raise errors.validation("config accepts only sample_rate, token_ttl and revoke_tokens")
+    if not isinstance(body, dict) or set(body) - CONFIG_KEYS:
+        raise errors.validation(f"config accepts only {', '.join(sorted(CONFIG_KEYS))}")
+    delays = lifecycle.parse_delays(body["lifecycle"], backend.delays) if "lifecycle" in body else None
     if body.get("revoke_tokens"):
         backend.auth.revoke_all()
     if "sample_rate" in body:
@@ -84,4 +95,17 @@ def _configure(backend, body: dict[str, Any]) -> dict[str, Any]:
         backend.set_sample_rate(rate)
     if "token_ttl" in body:
         backend.auth.token_ttl = int(body["token_ttl"])
-    return {"sample_rate": body.get("sample_rate"), "token_ttl": backend.auth.token_ttl}
+    if delays is not None:
+        backend.set_delays(delays)
+    if "rate_limit" in body or "rate_refill_per_s" in body:
+        backend.rate.configure(body.get("rate_limit", backend.rate.limit),
+                               body.get("rate_refill_per_s", backend.rate.refill_per_s))
+    if "stats_latency" in body:
+        backend.processors.stats_latency = bool(body["stats_latency"])
+    return _configuration(backend)
+
+
+def _configuration(backend) -> dict[str, Any]:
+    return {"sample_rate": backend.runtime.sample_rate if backend.runtime else None,
+            "token_ttl": backend.auth.token_ttl, "lifecycle": backend.delays, "rate_limit": backend.rate.limit,
+            "rate_refill_per_s": backend.rate.refill_per_s, "stats_latency": backend.processors.stats_latency}

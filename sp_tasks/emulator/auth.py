@@ -2,7 +2,8 @@
 
 The emulator has one key pair, from ``SP_EMULATOR_PUBLIC_KEY`` / ``SP_EMULATOR_PRIVATE_KEY``
 (default ``local`` / ``local``). The same pair is the service account's client id / secret for
-``POST /api/oauth/token`` (client credentials, reference §1.5). Digest nonces are stateless
+``POST /api/oauth/token`` (client credentials, reference §1.5) and ``POST /api/oauth/revoke``
+(RFC 7009: the client authenticates with Basic and names the ``token`` to revoke). Digest nonces are stateless
 (timestamp + HMAC) and accepted for ``NONCE_TTL`` seconds, because ``requests`` reuses a nonce
 for later requests.
 """
@@ -114,16 +115,20 @@ class Authenticator:
             self._tokens.clear()
 
     # -- OAuth client credentials -----------------------------------------------------------
-    def issue_token(self, authorization: str | None, form: dict[str, str]) -> tuple[int, dict]:
-        """Answer ``POST /api/oauth/token``: (status, JSON body)."""
-        if form.get("grant_type") != "client_credentials":
-            return 400, {"error": "unsupported_grant_type"}
+    def _client_authenticated(self, authorization: str | None) -> bool:
         scheme, _, encoded = (authorization or "").partition(" ")
         try:
             client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            client_id = client_secret = ""
-        if scheme.lower() != "basic" or (client_id, client_secret) != (self.keys.public, self.keys.private):
+            return False
+        return scheme.lower() == "basic" and hmac.compare_digest(
+            f"{client_id}:{client_secret}", f"{self.keys.public}:{self.keys.private}")
+
+    def issue_token(self, authorization: str | None, form: dict[str, str]) -> tuple[int, dict]:
+        """Answer ``POST /api/oauth/token``: (status, JSON body)."""
+        if form.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        if not self._client_authenticated(authorization):
             return 401, {"error": "invalid_client"}
         token = secrets.token_urlsafe(32)
         with self._lock:
@@ -131,3 +136,13 @@ class Authenticator:
             self._tokens = {t: e for t, e in self._tokens.items() if e > now}
             self._tokens[token] = now + self.token_ttl
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl}
+
+    def revoke(self, authorization: str | None, form: dict[str, str]) -> tuple[int, dict | None]:
+        """Answer ``POST /api/oauth/revoke``: 200 whether or not the token was known (RFC 7009 §2.2)."""
+        if not self._client_authenticated(authorization):
+            return 401, {"error": "invalid_client"}
+        if not form.get("token"):
+            return 400, {"error": "invalid_request"}
+        with self._lock:
+            self._tokens.pop(form["token"], None)
+        return 200, None

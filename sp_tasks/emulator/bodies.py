@@ -3,17 +3,16 @@
 A shape is a dict of field -> type: a Python type, a tuple of allowed string values (enum),
 ``MapOf(str)`` for free string maps, ``[shape]`` for arrays, a nested dict for objects, or
 ``ANY``. Unknown fields are refused with INVALID_ATTRIBUTE (Atlas rejects them; the Atlas CLI's
-silent ignoring is client-side). Read-only fields a client may echo back are dropped first.
+silent ignoring is client-side), a value outside an enum with INVALID_ENUM_VALUE (recorded code).
+Read-only fields a client may echo back are dropped first.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sp_tasks import pointers
 from sp_tasks.emulator import errors
-from sp_tasks.model import TIERS
-from sp_tasks.secrets import WRITE_ONLY  # Atlas's write-only fields: one list, kept with the secret rules
+from sp_tasks.emulator.vocabulary import KAFKA_MECHANISMS, NETWORK_ACCESS, TIERS, without_write_only  # noqa: F401
 
 ANY = object()
 READ_ONLY = ("_id", "id", "state", "links", "stats", "groupId", "hostnames", "effectiveTier")
@@ -27,7 +26,7 @@ class MapOf:
 PROVIDERS = ("AWS", "GCP", "AZURE", "TENANT", "SERVERLESS")
 REGION = {"cloudProvider": PROVIDERS, "region": str}
 STREAM_CONFIG = {"tier": TIERS, "maxTierSize": TIERS}
-NETWORKING = {"access": {"type": ("PUBLIC", "VPC", "PRIVATE_LINK", "TRANSIT_GATEWAY"), "connectionId": str,
+NETWORKING = {"access": {"type": NETWORK_ACCESS, "connectionId": str,
                          "name": str, "tgwRouteId": str}}
 PUBLIC_PRIVATE = {"access": {"type": ("PUBLIC", "PRIVATE_LINK"), "connectionId": str}}
 
@@ -38,7 +37,7 @@ WORKSPACE_UPDATE = {"cloudProvider": PROVIDERS, "region": str, "streamConfig": S
                     "processorStatus": {"status": ("STARTED", "STOPPED", "FAILED_OVER"),
                                         "mode": ("GRACEFUL", "FORCED"), "region": str}}
 
-KAFKA_AUTH = {"mechanism": ("PLAIN", "SCRAM-256", "SCRAM-512", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"),
+KAFKA_AUTH = {"mechanism": KAFKA_MECHANISMS,
               "username": str, "password": str, "method": str, "tokenEndpointUrl": str, "clientId": str,
               "clientSecret": str, "scope": str, "saslOauthbearerExtensions": str, "sslCertificate": str,
               "sslKey": str, "sslKeyPassword": str, "aws": {"roleArn": str}}
@@ -88,15 +87,6 @@ def connection_shape(conn_type: str) -> dict[str, Any]:
     return {**CONNECTION_COMMON, **CONNECTION_TYPES[conn_type]}
 
 
-def without_write_only(doc: dict[str, Any]) -> dict[str, Any]:
-    """Copy of a connection document without its write-only fields: accepted, never returned
-    (reference §4.3), never persisted by the emulator."""
-    out = dict(doc)
-    for pointer in WRITE_ONLY.get(doc.get("type", ""), ()):
-        out = pointers.remove(out, pointer)
-    return out
-
-
 def _check_object(value: dict[str, Any], shape: dict[str, Any], prefix: str) -> None:
     for key, item in value.items():
         path = f"{prefix}{key}"
@@ -119,7 +109,7 @@ def _check_value(value: Any, spec: Any, path: str) -> None:
             _check_value(item, spec[0], f"{path}[{index}]")
     elif isinstance(spec, tuple):
         if value not in spec:
-            raise errors.invalid_value(path, "one of " + ", ".join(spec))
+            raise errors.invalid_enum(value)
     elif isinstance(spec, MapOf):
         if not isinstance(value, dict) or not all(isinstance(v, spec.value_type) for v in value.values()):
             raise errors.invalid_value(path, f"an object of {spec.value_type.__name__} values")

@@ -16,19 +16,25 @@ PROCESSOR_GENERIC = "STREAM_PROCESSOR_GENERIC_ERROR"
 TENANT_HAS_PROCESSORS = "STREAM_TENANT_HAS_STREAM_PROCESSORS"
 VALIDATION_ERROR = "VALIDATION_ERROR"
 RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMITED_TOKEN_BUCKET = "RATE_LIMITED_TOKEN_BUCKET"
+CONNECTION_NAME_EXISTS = "STREAM_CONNECTION_NAME_ALREADY_EXISTS"  # recorded (Terraform CI, 2026)
+KAFKA_CONNECTION_DEPLOYING = "STREAM_KAFKA_CONNECTION_IS_DEPLOYING"  # recorded: 409, retryable
+NETWORKING_IMMUTABLE = "STREAM_NETWORKING_ACCESS_TYPE_CANNOT_BE_MODIFIED"  # recorded: 400
+INVALID_ENUM_VALUE = "INVALID_ENUM_VALUE"
 UNEXPECTED_ERROR = "UNEXPECTED_ERROR"
-NOT_ACCEPTABLE = "NOT_ACCEPTABLE"  # 406 body code: unconfirmed, Atlas docs only describe the status
 UNAUTHORIZED = "UNAUTHORIZED"
 NOT_FOUND = "RESOURCE_NOT_FOUND"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, detail: str, parameters: list[Any] | None = None):
+    def __init__(self, status: int, code: str, detail: str, parameters: list[Any] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
         self.parameters = list(parameters or [])
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
     def envelope(self) -> dict[str, Any]:
         return {
@@ -62,6 +68,15 @@ def processor_problem(name: str, message: str) -> ApiError:
 
 def duplicate(kind: str, name: str) -> ApiError:
     return ApiError(409, unconfirmed.DUPLICATE_NAME_CODE, f"A {kind} named {name} already exists.", [name])
+
+
+def duplicate_connection(name: str) -> ApiError:
+    return ApiError(409, CONNECTION_NAME_EXISTS, f"A Stream connection with the name {name} already exists.", [name])
+
+
+def invalid_enum(value: Any) -> ApiError:
+    # Atlas's generic wording for a value outside an enum (INVALID_ENUM_VALUE, recorded code).
+    return ApiError(400, INVALID_ENUM_VALUE, f"An invalid enumeration value {value} was specified.", [value])
 
 
 def invalid_attribute(field: str) -> ApiError:

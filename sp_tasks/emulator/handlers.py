@@ -2,7 +2,8 @@
 
 Handlers take ``(backend, request)`` and return ``(status, body)``; ``body`` None means no
 content. Status codes are the real API's: creates answer 200 (not 201), workspace and connection
-deletes 202, processor delete 204, start/stop 200 with an empty body (reference §2).
+deletes 202 with ``{}`` (recorded), processor delete 204, start/stop 200 with an empty body
+(reference §2).
 """
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ def paginate(items: list[dict[str, Any]], req: Request) -> dict[str, Any]:
 
 
 def _linked(doc: dict[str, Any], req: Request) -> dict[str, Any]:
-    return {**doc, "links": [{"href": f"{req.base_url}{req.path}", "rel": "self"}]}
+    """A single resource as Atlas answers it: the recordings show no ``links`` on objects (only
+    on list envelopes), whatever the spec's schema allows."""
+    return doc
 
 
 # -- workspaces -------------------------------------------------------------------------------
@@ -95,8 +98,8 @@ def update_workspace(b, req: Request):
 
 def delete_workspace(b, req: Request):
     group_id, name = req.p("group_id"), req.p("workspace")
-    b.workspaces.delete(group_id, name, has_running_processors=b.has_running_processors(group_id, name))
-    return 202, None
+    b.workspaces.delete(group_id, name, has_processors=b.has_processors(group_id, name))
+    return 202, {}
 
 
 # -- connections ------------------------------------------------------------------------------
@@ -120,7 +123,7 @@ def update_connection(b, req: Request):
 
 def delete_connection(b, req: Request):
     b.delete_connection(req.p("group_id"), req.p("workspace"), req.p("connection"))
-    return 202, None
+    return 202, {}
 
 
 # -- processors -------------------------------------------------------------------------------

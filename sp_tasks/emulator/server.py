@@ -1,9 +1,11 @@
 """The emulator's HTTP server: auth, versioned Accept, faults, routing and the error envelope.
 
 Stdlib ``ThreadingHTTPServer`` bound to 127.0.0.1 by default. Order of checks for an API request:
-authenticate (401 + Digest challenge) -> route (404/405) -> versioned Accept (406) -> count the
-request -> injected faults (latency, canned status) -> body (413 / 400 malformed JSON) -> handler
-under the backend lock -> an ``after_handler`` fault replaces the handler's answer. Admin routes
+authenticate (401 + Digest challenge) -> route (404/405) -> versioned Accept (406, ``protocol``) ->
+rate-limit budget (429; every later answer carries ``Ratelimit-*``) -> count the request ->
+injected faults (latency, canned status) -> body (413 / 400 malformed JSON) -> handler under the
+backend lock -> an ``after_handler`` fault replaces the handler's answer. Success answers name
+the resource's own version in ``Content-Type``. Admin routes
 that change state need the key pair or the admin header first (see ``admin.py``). Nothing a
 client sends can crash the server: unexpected exceptions become 500 UNEXPECTED_ERROR and are
 logged with their traceback.
@@ -20,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sp_tasks.atlas import paths, unconfirmed
-from sp_tasks.emulator import admin, errors
+from sp_tasks.emulator import admin, errors, protocol
 from sp_tasks.emulator.backend import Backend
 from sp_tasks.emulator.handlers import HANDLERS, Request
 
@@ -46,6 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- dispatch -------------------------------------------------------------------------------
     def _dispatch(self) -> None:
         self._body = None  # handler instances are reused across keep-alive requests
+        self._limits: dict[str, str] = {}  # Ratelimit-* headers once the call is counted
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         backend = self.server.backend
@@ -61,9 +64,13 @@ class _Handler(BaseHTTPRequestHandler):
                 form = dict(parse_qsl(self._read_raw().decode("utf-8", "replace")))
                 status, body = backend.auth.issue_token(self.headers.get("Authorization"), form)
                 return self._send(status, body, "application/json")
+            if url.path == paths.OAUTH_REVOKE_PATH and self.command == "POST":
+                form = dict(parse_qsl(self._read_raw().decode("utf-8", "replace")))
+                status, body = backend.auth.revoke(self.headers.get("Authorization"), form)
+                return self._send(status, body, "application/json")
             self._api(backend, url.path, query)
         except errors.ApiError as exc:
-            self._send(exc.status, exc.envelope())
+            self._send(exc.status, exc.envelope(), headers=exc.headers)
         except Exception:  # the server must survive anything a client sends
             log.exception("unexpected error serving %s %s", self.command, url.path)
             self._send(500, errors.ApiError(500, errors.UNEXPECTED_ERROR, "Unexpected error.").envelope())
@@ -86,7 +93,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._read_raw()
             raise errors.ApiError(400, unconfirmed.INVALID_GROUP_ID_CODE,
                                   f"An invalid group ID {params['group_id']} was specified.", [params["group_id"]])
-        self._check_accept(endpoint)
+        try:
+            content_type = protocol.negotiate(self.headers.get("Accept"), endpoint.version)
+            self._limits = backend.rate.take(params["group_id"], path)
+        except errors.ApiError:
+            self._read_raw()
+            raise
         backend.faults.record(f"{endpoint.method} {endpoint.template}")
         delay, rule = backend.faults.for_request(self.command, path)
         if delay:
@@ -104,15 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise
         if rule is not None:  # after_handler: whatever the handler did stays done; its answer is lost
             return self._send(rule.status, rule.body or _fault_body(rule.status), headers=rule.headers)
-        self._send(status, payload, endpoint.accept)
-
-    def _check_accept(self, endpoint: paths.Endpoint) -> None:
-        offered = [part.split(";")[0].strip() for part in self.headers.get("Accept", "").split(",")]
-        if endpoint.accept not in offered:
-            self._read_raw()
-            detail = (f"Invalid accept header or version date. This resource supports "
-                      f"{endpoint.accept}; send it in the Accept header.")
-            raise errors.ApiError(406, errors.NOT_ACCEPTABLE, detail, [endpoint.accept])
+        self._send(status, payload, content_type)
 
     # -- bodies -----------------------------------------------------------------------------
     def _read_raw(self) -> bytes:
@@ -144,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is not None:
             self.send_header("Content-Type", content_type + ";charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
+        for key, value in {**self._limits, **(headers or {})}.items():
             self.send_header(key, value)
         self.end_headers()
         if data and self.command != "HEAD":

@@ -105,7 +105,11 @@ class ControlStore:
         return [(r["group_id"], r["workspace"], r["name"]) for r in rows]
 
     def all_processors(self) -> list[tuple[str, str, dict]]:
-        rows = self.db.query("SELECT group_id, workspace, doc FROM processors ORDER BY seq")
+        return self.all_rows("processors")
+
+    def all_rows(self, table: str) -> list[tuple[str, str, dict]]:
+        """(group, workspace, document) of every connection or processor, in creation order."""
+        rows = self.db.query(f"SELECT group_id, workspace, doc FROM {table} ORDER BY seq")
         return [(r["group_id"], r["workspace"], json.loads(r["doc"])) for r in rows]
 
     def reset(self) -> None:

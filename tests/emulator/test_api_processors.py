@@ -191,4 +191,4 @@ def test_curl_with_digest_can_drive_the_api(emulator):
     assert curl("POST", "/w/processor/p:start", proc_v)[0] == 200
     assert curl("GET", "/w", "application/json")[0] == 406
     assert curl("GET", "/w/processor/p", proc_v)[0] == 200
-    assert curl("DELETE", "/w", ws_v)[0] == 409  # a processor is running
+    assert curl("DELETE", "/w", ws_v)[0] == 403  # it has a processor (recorded: STREAM_TENANT_HAS_STREAM_PROCESSORS)

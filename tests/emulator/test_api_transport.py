@@ -44,15 +44,27 @@ def test_expired_token_is_refused(emulator):
     assert requests.get(_url(emulator), headers=headers, timeout=5).status_code == 401
 
 
-def test_accept_must_name_the_endpoints_version(api):
+def test_accept_is_negotiated_by_date_as_atlas_does(api):
+    """Recorded: Atlas serves the newest version at or before the asked date and names it in
+    Content-Type; no dated version, or a date before the resource's first one, is 406."""
     auth = HTTPDigestAuth("local", "local")
-    for accept in (None, "application/json", "application/vnd.atlas.2099-01-01+json",
-                   "application/vnd.atlas.2024-05-30+json"):  # a real version, but not this resource's
+    for accept in (None, "application/json", "*/*", "application/vnd.atlas.2023-01-01+json",
+                   "application/vnd.atlas.2024-05-30+gzip"):
         headers = {"Accept": accept} if accept else {}
         resp = requests.get(_url(api.emulator), headers=headers, auth=auth, timeout=5)
         assert resp.status_code == 406, accept
+        assert resp.json()["errorCode"] == "INVALID_VERSION_DATE"
+        assert resp.json()["detail"] == "Invalid accept header or version date."
+    for accept in ("application/vnd.atlas.2023-02-01+json", "application/vnd.atlas.2025-03-12+json",
+                   "application/vnd.atlas.2099-01-01+json", "application/json, application/vnd.atlas.2024-05-30+json"):
+        resp = requests.get(_url(api.emulator), headers={"Accept": accept}, auth=auth, timeout=5)
+        assert resp.status_code == 200, accept
+        assert resp.headers["Content-Type"] == "application/vnd.atlas.2023-02-01+json;charset=utf-8"
     start_with = paths.endpoint("startStreamProcessorWith")
     assert start_with.accept == "application/vnd.atlas.2025-03-12+json"
+    too_early = requests.post(_url(api.emulator, "startStreamProcessorWith", workspace="w", processor="p"),
+                              headers={"Accept": "application/vnd.atlas.2024-05-30+json"}, auth=auth, timeout=5)
+    assert too_early.status_code == 406  # :startWith exists only from 2025-03-12
 
 
 def test_malformed_and_oversized_bodies_get_4xx_and_the_server_survives(api):

@@ -36,7 +36,8 @@ def test_duplicate_workspace_is_409(api):
 
 @pytest.mark.parametrize("body, code", [
     ({"name": "ws1", "bogus": 1}, "INVALID_ATTRIBUTE"),
-    ({"name": "ws1", "streamConfig": {"tier": "SP7"}}, "INVALID_JSON_ATTRIBUTE"),
+    ({"name": "ws1", "streamConfig": {"tier": "SP7"}}, "INVALID_ENUM_VALUE"),  # recorded code
+    ({"name": "ws1", "streamConfig": "SP10"}, "INVALID_JSON_ATTRIBUTE"),
     ({"name": "bad name!"}, "VALIDATION_ERROR"),
     ({"dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"}}, "VALIDATION_ERROR"),
     ({"name": "ws1", "streamConfig": {"tier": "SP50", "maxTierSize": "SP10"}}, "VALIDATION_ERROR"),

@@ -8,7 +8,7 @@ TOP_LEVEL = ["name", "processorId", "status", "scaleFactor", "ok", "inputMessage
              "outputMessageCount", "outputMessageSize", "dlqMessageCount", "dlqMessageSize", "stateSize",
              "memoryTrackerBytes"]
 OPERATOR = ["name", "inputMessageCount", "inputMessageSize", "outputMessageCount", "outputMessageSize",
-            "dlqMessageCount", "dlqMessageSize", "stateSize", "maxMemoryUsage", "executionTimeMillis", "timeSpentMillis"]
+            "dlqMessageCount", "dlqMessageSize", "stateSize", "maxMemoryUsage", "executionTimeSecs", "timeSpentMillis"]
 SOLAR = {"$source": {"connectionName": "sample_stream_solar"}}
 TEST_LOG = {"$emit": {"connectionName": "__testLog"}}
 

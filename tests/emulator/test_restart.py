@@ -5,6 +5,7 @@ import requests
 
 from sp_tasks.atlas import paths
 from sp_tasks.emulator.backend import Backend
+from sp_tasks.emulator.lifecycle import ZERO_DELAYS
 from sp_tasks.emulator.server import EmulatorServer
 from tests.polling import wait_for
 
@@ -24,7 +25,7 @@ class Client:
         return resp.json() if resp.content else None
 
 def test_state_counters_and_documents_survive_a_restart(tmp_path):
-    server = EmulatorServer(Backend(tmp_path, sample_rate=500.0)).start()
+    server = EmulatorServer(Backend(tmp_path, sample_rate=500.0, delays=ZERO_DELAYS)).start()
     api = Client(server.url)
     api("withStreamSampleConnections", {"name": "ws"})
     api("createStreamConnection", {"name": "c", "type": "Cluster", "clusterName": "C0"}, workspace="ws")
@@ -38,7 +39,7 @@ def test_state_counters_and_documents_survive_a_restart(tmp_path):
                    and s["outputMessageCount"] > 100 and s)
     server.stop()
 
-    server = EmulatorServer(Backend(tmp_path, sample_rate=500.0)).start()
+    server = EmulatorServer(Backend(tmp_path, sample_rate=500.0, delays=ZERO_DELAYS)).start()
     try:
         api = Client(server.url)
         assert [c["name"] for c in api("listStreamConnections", workspace="ws")["results"]] == [

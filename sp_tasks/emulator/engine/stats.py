@@ -45,7 +45,7 @@ class OperatorStats:
         self.max_memory = max(self.max_memory, state_size)
         spent = int(self.time_ms)
         return {"name": self.name, **self.counts, "stateSize": state_size,
-                "maxMemoryUsage": self.max_memory, "executionTimeMillis": spent, "timeSpentMillis": spent}
+                "maxMemoryUsage": self.max_memory, "executionTimeSecs": spent // 1000, "timeSpentMillis": spent}
 
 
 class Totals:
