@@ -7,12 +7,13 @@ family from ``transport``. List methods follow pagination to the end, one call p
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import requests
 
+from sp_tasks.atlas.pacing import Pacer
 from sp_tasks.atlas.paths import endpoint
-from sp_tasks.atlas.transport import RetryPolicy, Transport
+from sp_tasks.atlas.transport import CONNECT_TIMEOUT, RetryNotice, RetryPolicy, Transport
 from sp_tasks.errors import AtlasNotFound
 from sp_tasks.model import LiveConnection, LiveProcessor, LiveState
 
@@ -22,12 +23,17 @@ WORKSPACE_NOT_FOUND = "STREAM_TENANT_NOT_FOUND_FOR_NAME"
 
 class AtlasClient:
     def __init__(self, base_url: str, project_id: str, workspace: str, auth: requests.auth.AuthBase, *,
-                 timeout: tuple[float, float] = (5.0, 60.0), retry: RetryPolicy | None = None,
-                 sleep=None, environment: str = "", page_size: int = PAGE_SIZE):
+                 timeout: tuple[float, float] = (CONNECT_TIMEOUT, 60.0), retry: RetryPolicy | None = None,
+                 sleep=None, environment: str = "", page_size: int = PAGE_SIZE,
+                 on_retry: Callable[[RetryNotice], None] | None = None,
+                 on_pacing: Callable[[str], None] | None = None):
+        """``on_retry`` hears of every retry before its wait, ``on_pacing`` of workers held back
+        by the rate-limit budget: the front end shows both as they happen."""
         session = requests.Session()
         session.auth = auth
         kwargs = {"sleep": sleep} if sleep is not None else {}
-        self.transport = Transport(base_url.rstrip("/"), session, timeout, retry or RetryPolicy(), **kwargs)
+        self.transport = Transport(base_url.rstrip("/"), session, timeout, retry or RetryPolicy(),
+                                   on_retry=on_retry, pacer=Pacer(notify=on_pacing), **kwargs)
         self.project_id = project_id
         self.workspace = workspace
         self.environment = environment
@@ -42,6 +48,9 @@ class AtlasClient:
         return self.transport.calls
 
     def close(self) -> None:
+        revoke = getattr(self.transport.session.auth, "revoke", None)
+        if revoke is not None:
+            revoke()  # a service account's token should not outlive the process (as MCP does)
         self.transport.session.close()
 
     def __enter__(self) -> "AtlasClient":

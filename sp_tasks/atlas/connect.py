@@ -6,6 +6,8 @@ environment with the precedence documented in ``settings`` (service account > AP
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from sp_tasks.atlas.auth import ApiKeyAuth, ServiceAccountAuth
 from sp_tasks.atlas.client import AtlasClient
 
@@ -31,11 +33,14 @@ def base_url(settings) -> str:
     return state.url
 
 
-def open_client(settings) -> AtlasClient:
+def open_client(settings, notify: Callable[[str], None] | None = None) -> AtlasClient:
+    """``notify`` (a line of text) hears of each retry and of pacing by the rate-limit budget."""
     url = base_url(settings)
     creds = settings.credentials()
     if creds.kind == "service_account":
         auth = ServiceAccountAuth(url, creds.user, creds.secret)
     else:
         auth = ApiKeyAuth(creds.user, creds.secret)
-    return AtlasClient(url, settings.project_id, settings.workspace, auth, environment=settings.name)
+    on_retry = (lambda notice: notify(str(notice))) if notify else None
+    return AtlasClient(url, settings.project_id, settings.workspace, auth, environment=settings.name,
+                       on_retry=on_retry, on_pacing=notify)

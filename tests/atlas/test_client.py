@@ -111,14 +111,6 @@ def test_service_account_token_is_cached_and_refreshed_on_401(emulator):
         assert auth.tokens_minted == 2
 
 
-def test_unreachable_atlas_is_a_clear_error_after_retries(sleeps):
-    client = AtlasClient("http://127.0.0.1:9", GID, "ws1", ApiKeyAuth("a", "b"), sleep=sleeps)
-    with pytest.raises(AtlasUnavailable) as caught:
-        client.list_processors()
-    assert "did not answer GET" in str(caught.value)
-    assert len(sleeps) == RetryPolicy().attempts - 1
-
-
 def test_fetch_live_reads_a_workspace_in_three_calls(client, emulator):
     client.create_connection({"name": "c1", "type": "Cluster", "clusterName": "C0"})
     emulator.admin("DELETE", "requests")
