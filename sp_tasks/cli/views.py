@@ -17,7 +17,7 @@ MISSING = "-"
 STATS_COLUMNS = (("input_count", "INPUT"), ("output_count", "OUTPUT"), ("dlq_count", "DLQ"),
                  ("latency_p50_ms", "P50 MS"), ("latency_p99_ms", "P99 MS"), ("memory_mb", "MEMORY MIB"))
 OPERATOR_COLUMNS = (("inputMessageCount", "INPUT"), ("outputMessageCount", "OUTPUT"), ("dlqMessageCount", "DLQ"),
-                    ("stateSize", "STATE B"), ("maxMemoryUsage", "MAX MEM B"), ("executionTimeMillis", "EXEC MS"))
+                    ("stateSize", "STATE B"), ("maxMemoryUsage", "MAX MEM B"), ("timeSpentMillis", "TIME MS"))
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str = "(none)") -> str:

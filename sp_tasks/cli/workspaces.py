@@ -133,6 +133,11 @@ def cmd_delete(ctx) -> int:
     doomed = f"{len(live.processors)} processor(s) and {len(live.connections)} connection(s)"
     ctx.confirm(f"Delete workspace {name} of environment {ctx.settings.name} with its {doomed}?",
                 declined="cancelled: nothing deleted")
+    # Atlas refuses to delete a workspace that still has processors (403
+    # STREAM_TENANT_HAS_STREAM_PROCESSORS, recorded), so the confirmed processors go first.
+    for processor in live.processors:
+        ctx.progress(f"delete processor: {processor.name}")
+        ctx.client.delete_processor(processor.name)
     ctx.client.delete_workspace()
     if ctx.json:
         ctx.emit_json({"workspace": name, "deleted": True})

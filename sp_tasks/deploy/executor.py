@@ -29,6 +29,7 @@ from sp_tasks.secrets import has_value
 
 STOP_TIMEOUT = 300.0  # Atlas checkpoints on stop; Terraform waits up to 5 minutes too
 CONNECTION_TIMEOUT = 600.0
+CREATE_TIMEOUT = 300.0  # INIT/CREATING → CREATED (Terraform allows 5 minutes for any transition)
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,17 @@ class Executor:
         if step.kind is K.UPDATE_CONNECTION:
             return self._write(lambda: c.update_connection(name, body),
                                lambda: _connection_matches(c.get_connection(name), step))
-        if step.kind is K.DELETE_CONNECTION:
-            return _idempotent_delete(lambda: c.delete_connection(name))
+        if step.kind is K.DELETE_CONNECTION:  # waits until gone: a replace creates the same name next
+            gone = waiting.delete_connection(c, name, clock=self.clock, timeout=CONNECTION_TIMEOUT, progress=self.progress)
+            return ("done", "") if gone else ("already-done", "was already gone")
         if step.kind is K.WAIT_CONNECTION_READY:
             waiting.wait_for_connection_ready(c, name, clock=self.clock, timeout=CONNECTION_TIMEOUT,
                                               progress=self.progress)
             return "done", "READY"
         if step.kind is K.CREATE_PROCESSOR:
-            return self._write(lambda: c.create_processor(body), lambda: _exists(c.get_processor, name))
+            done = self._write(lambda: c.create_processor(body), lambda: _exists(c.get_processor, name))
+            self._settle_created(name)
+            return done
         if step.kind is K.MODIFY_PROCESSOR:
             return self._write(lambda: c.modify_processor(name, body),
                                lambda: _processor_matches(c.get_processor(name), body))
@@ -182,6 +186,13 @@ class Executor:
         waiting.wait_for_processor(self.client, name, "STARTED", clock=self.clock,
                                    timeout=self.policy.started_timeout_s, progress=self.progress)
         return status, f"tier {body['tier']}" if body.get("tier") else ""
+
+    def _settle_created(self, name: str) -> None:
+        """A new processor is INIT/CREATING for a while: nothing may start or modify it before."""
+        state = waiting.wait_for_processor_created(self.client, name, clock=self.clock, timeout=CREATE_TIMEOUT,
+                                                   progress=self.progress)
+        if state == "FAILED":
+            raise DeployError(f"processor {name} is FAILED right after it was created; see its logs in Atlas")
 
     def _verify(self, names: list[str], result: ApplyResult) -> tuple[str, str]:
         verdicts = run_health_gate(self.client.list_processors, names, self.policy, self.clock, self.progress)

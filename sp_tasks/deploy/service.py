@@ -63,7 +63,8 @@ class Runner:
 
     # -- reading --------------------------------------------------------------------------
     def live(self) -> LiveState:
-        return self.client.fetch_live()
+        """Live state once nothing is mid-transition (a plan must not act on a half-created processor)."""
+        return waiting.settled_live(self.client, clock=self.clock, progress=self.progress)
 
     def plan(self, desired: DesiredState, live: LiveState, *, prune: bool = False, tier: str | None = None,
              exact: bool = False, rotate_secrets: bool = False, identities: dict[str, str] | None = None) -> Plan:
