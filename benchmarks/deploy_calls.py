@@ -3,6 +3,7 @@
 Reports, for a project of N processors (default 50):
   1. first deploy (create + start all): calls, wall time;
   2. no-op deploy: calls (target: <= 4 plus pages) and wall time;
+  (each with the Digest challenges it cost: 401s answered before the real call, not in "calls")
   3. deploy of N changed processors with D ms of injected API latency (default 20 ms): wall time
      for the apply, compared with the critical path (the longest chain of dependent calls times
      the latency) and with the parallel bound (all calls times the latency / max_parallel).
@@ -84,13 +85,15 @@ def run(n: int, latency_ms: float) -> dict:
             admin(server.url, "DELETE", "requests")
             started = time.perf_counter()
             service.deploy(runner, load_desired(settings))
-            first = (time.perf_counter() - started, admin(server.url, "GET", "requests")["total"])
+            counts = admin(server.url, "GET", "requests")
+            first = (time.perf_counter() - started, counts["total"], counts["unauthenticated"])
 
             admin(server.url, "DELETE", "requests")
             started = time.perf_counter()
             outcome = service.deploy(runner, load_desired(settings))
             assert not outcome.plan.has_changes()
-            noop = (time.perf_counter() - started, admin(server.url, "GET", "requests")["total"])
+            counts = admin(server.url, "GET", "requests")
+            noop = (time.perf_counter() - started, counts["total"], counts["unauthenticated"])
 
             write_project(root, server.url, n, 200)
             desired = load_desired(settings)
@@ -104,12 +107,14 @@ def run(n: int, latency_ms: float) -> dict:
             started = time.perf_counter()
             result = executor.apply(apply_steps)
             apply_wall = time.perf_counter() - started
-            calls = admin(server.url, "GET", "requests")["total"]
+            counts = admin(server.url, "GET", "requests")
+            calls = counts["total"]
             assert result.ok, result.failure
             chain_calls = calls / n  # every processor's chain has the same shape here
-            return {"first_deploy_s": first[0], "first_deploy_calls": first[1],
-                    "noop_s": noop[0], "noop_calls": noop[1],
+            return {"first_deploy_s": first[0], "first_deploy_calls": first[1], "first_deploy_challenges": first[2],
+                    "noop_s": noop[0], "noop_calls": noop[1], "noop_challenges": noop[2],
                     "changed_apply_s": apply_wall, "changed_calls": calls,
+                    "changed_challenges": counts["unauthenticated"],
                     "critical_path_s": chain_calls * latency_ms / 1000,
                     "parallel_bound_s": calls * latency_ms / 1000 / executor.max_parallel}
         finally:
@@ -132,7 +137,7 @@ def main() -> None:
     print(f"{args.processors} processors, {args.latency_ms:g} ms injected latency, median of {args.repeats} runs")
     for key in runs[0]:
         values = [r[key] for r in runs]
-        unit = "" if key.endswith("calls") else " s"
+        unit = "" if key.endswith(("calls", "challenges")) else " s"
         print(f"  {key:<20} {statistics.median(values):10.3f}{unit}   (runs: {', '.join(f'{v:.3f}' for v in values)})")
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(f"  apply / critical path  {med['changed_apply_s'] / med['critical_path_s']:.1f}x ; "
