@@ -141,7 +141,7 @@ def test_a_long_stop_reports_heartbeats_through_the_progress_callable():
                                progress=said.append)
     assert [s.split(" (")[0] for s in said] == ["still waiting for processor solarGroupStats to be STOPPED"] * 3
     clock = FakeClock()
-    with pytest.raises(WaitTimeout, match="processor solarGroupStats to be STOPPED: still not there after 10s"):
+    with pytest.raises(WaitTimeout, match="processor solarGroupStats to be STOPPED after 10 s: it is still STARTED"):
         waiting.wait_for_processor(Stopping(clock), "solarGroupStats", "STOPPED", clock=clock, timeout=10)
 
 

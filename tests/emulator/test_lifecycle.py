@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import Api, Emulator
+from tests.conftest import Api, Emulator
 from sp_tasks.emulator.backend import Backend
 from sp_tasks.emulator.server import EmulatorServer
 from tests.polling import wait_for
