@@ -289,7 +289,7 @@ def _ask(question) -> bool:
 
 
 @sp_task(positional=["name"],
-         help={"name": "feature name or branch (feature/My_Thing -> environment my-thing, workspace feature-my-thing)",
+         help={"name": "feature name or branch (feature/my-thing -> environment my-thing, workspace feature-my-thing)",
                "from": "committed environment to derive from: project, credentials, variables (default: the default "
                        "environment, local; CI passes --from staging)",
                "tier": "DEFAULT_TIER of the feature environment (default: the base's, else SP2)",

@@ -10,7 +10,7 @@ from sp_tasks.settings import load_settings
 from sp_tasks.emulator.documents import TABLES as DOCUMENT_TABLES
 from test_tasks_deploy import _exit_code, ctx  # noqa: F401  (tests/deploy: the invoke context fixture)
 
-FEATURE = "feature/Demo_Change"
+FEATURE = "feature/demo-change"
 
 
 def emulator_state(emulator) -> dict[str, list]:

@@ -1,6 +1,7 @@
 """Feature environment names (pure) and the derived files under .sp/environments/ (no Atlas)."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,16 +16,22 @@ from sp_tasks.settings import load_settings
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("feature/My_Thing", "my-thing"),
-    ("refs/heads/feature/My_Thing", "my-thing"),
-    ("feature-my-thing", "my-thing"),
-    ("demo", "demo"),
-    ("feature/JIRA-42: fix the $merge!", "jira-42-fix-the-merge"),
-])
-def test_branch_names_become_environment_names(given, expected):
-    assert environment_name(given) == expected
-    assert workspace_name(expected) == f"feature-{expected}"
+@pytest.mark.parametrize("given", ["feature/my-thing", "refs/heads/feature/my-thing", "feature-my-thing",
+                                   "my-thing"])
+def test_a_name_that_fits_is_kept(given):
+    assert environment_name(given) == "my-thing" and workspace_name("my-thing") == "feature-my-thing"
+
+
+def test_a_name_that_had_to_change_gets_a_hash_so_branches_never_share_an_environment():
+    names = {given: environment_name(given) for given in
+             ("feature/My_Thing", "refs/heads/feature/My_Thing", "feature/my_thing", "feature/my-thing",
+              "feature/JIRA-42: fix the $merge!")}
+    assert names["feature/My_Thing"] == names["refs/heads/feature/My_Thing"]  # the same branch
+    assert re.fullmatch(r"my-thing-[0-9a-f]{6}", names["feature/My_Thing"])
+    assert len({names["feature/My_Thing"], names["feature/my_thing"], names["feature/my-thing"]}) == 3
+    assert re.fullmatch(r"jira-42-fix-the-merge-[0-9a-f]{6}", names["feature/JIRA-42: fix the $merge!"])
+    assert environment_name(names["feature/My_Thing"]) == names["feature/My_Thing"]  # stable when given back
+    assert environment_name("feature/feature-x") != environment_name("feature/x")
 
 
 def test_long_names_fit_the_workspace_limit_and_stay_distinct():
@@ -55,7 +62,7 @@ ENVIRON = {"MONGODB_ATLAS_PROJECT_ID": "0123456789abcdef01234567"}
 
 def test_derived_environment_keeps_the_base_project_and_variables_with_its_own_workspace(tmp_path):
     root = _base(tmp_path, BASE)
-    env = derive.derive(root, "feature/My_Thing", base="base", environ=ENVIRON)
+    env = derive.derive(root, "feature/my-thing", base="base", environ=ENVIRON)
     assert (env.name, env.workspace, env.base) == ("my-thing", "feature-my-thing", "base")
     settings = load_settings("my-thing", root, ENVIRON)
     base = load_settings("base", root, ENVIRON)

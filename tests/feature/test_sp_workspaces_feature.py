@@ -7,7 +7,7 @@ def _names(sp) -> set[str]:
 
 
 def test_workspaces_create_feature_x_derives_the_environment_and_creates_its_workspace(project, sp):
-    ran = sp("workspaces", "create", "feature-My_Thing")
+    ran = sp("workspaces", "create", "feature-my-thing")
     assert ran.code == 0, ran.err
     assert "workspace feature-my-thing created" in ran.out and "sp --env my-thing" in ran.out
     assert _names(sp) == {"feature-my-thing"}
