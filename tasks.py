@@ -432,6 +432,42 @@ def report(c, env=None, out=None):
     emit(f"wrote {outcome.paths[0]}")
 
 
+@sp_task(iterable=["accept"],
+         help={"env": "environment whose workspace runs the copies (default local; the emulator in CI)",
+               "base": "Git revision whose definitions are the base, e.g. origin/main (default HEAD)",
+               "runs": "rounds; in each, base and head copies run together from a fresh start (default 5, "
+                       "at least 3)",
+               "duration": "seconds sampled per round (default 10)",
+               "interval": "seconds between samples (default 1)",
+               "accept": "processor:metric whose change is intended: shown as accepted (repeatable; metric may "
+                         "be *)",
+               "images": "URL prefix where ab.png will be served, for the PR comment's image link",
+               "from-last-run": "render the last run's comment again (e.g. with --images) without measuring",
+               "clean": "only remove copies a killed perf-ab run left behind"}, exits=(3,))
+def perf_ab(c, env=None, base="HEAD", runs=None, duration=None, interval=None, accept=None, images=None,
+            from_last_run=False, clean=False):
+    """Measure the base revision's and the working tree's processors side by side; exit 3 on a regression.
+
+    Copies X__ab_base and X__ab_head write to their own sinks and are removed at the end (also on
+    Ctrl-C/SIGTERM). Exit 1 also when the A/A check failed: unchanged processors measured apart,
+    so the run cannot be trusted — rerun, or give it more --runs/--duration. Writes .sp/<env>/ab/.
+    """
+    from sp_tasks.profiling.abtask import clean as clean_copies
+    from sp_tasks.profiling.abtask import rounds_option, run_perf_ab
+
+    rounds = rounds_option(runs)
+    duration = options.positive_float("--duration", duration, 10.0)
+    interval = options.positive_float("--interval", interval, 1.0)
+    settings = _settings(c, env)
+    if clean:
+        emit(clean_copies(settings))
+        return ExitStatus.SUCCESS
+    outcome = run_perf_ab(settings, base_ref=base, rounds=rounds, duration=duration, interval=interval,
+                          accept=accept or (), images=images, from_last_run=from_last_run, say=current().progress)
+    emit(outcome.text)
+    return outcome.exit_status
+
+
 emulator = Collection("emulator")
 emulator.add_task(emulator_start, "start")
 emulator.add_task(emulator_stop, "stop")
@@ -446,6 +482,6 @@ ns.add_task(validate)
 ns.add_task(tier_advise)
 for _task in (plan, snapshot, deploy, rollback, drift, profile):
     ns.add_task(_task)
-for _task in (compare_baseline, charts, report):
+for _task in (compare_baseline, charts, report, perf_ab):
     ns.add_task(_task)
 ns.configure({"sp": {"env": "local"}})

@@ -60,3 +60,8 @@ def uncommitted(root: Path, paths: tuple[str, ...] = MEASURED) -> list[str]:
     except ConfigError:
         return []
     return [line[3:] for line in text.splitlines() if line.strip()]
+
+
+def resolve(root: Path, ref: str) -> str:
+    """The full sha of commit ``ref``; ConfigError naming the revision when Git does not know it."""
+    return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()

@@ -24,7 +24,11 @@ BUILTIN_CONNECTIONS: dict[str, str] = {"sample_stream_solar": "Sample", "__testL
 BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX = "__blue", "__green", "__canary", "__retired"
 # The deploy lock is a never-started processor named "sp-tasks-<generation>__lock" (deploy/lock.py).
 LOCK_SUFFIX = "__lock"
-RESERVED_SUFFIXES: tuple[str, ...] = (BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX, LOCK_SUFFIX)
+# `invoke perf-ab` runs X's base and head definitions side by side as X__ab_base and X__ab_head
+# (equal lengths, so their sink names are equally long too), writing to suffixed sinks.
+AB_BASE_SUFFIX, AB_HEAD_SUFFIX = "__ab_base", "__ab_head"
+RESERVED_SUFFIXES: tuple[str, ...] = (BLUE_SUFFIX, GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX, LOCK_SUFFIX,
+                                      AB_BASE_SUFFIX, AB_HEAD_SUFFIX)
 
 
 def is_lock_name(name: str) -> bool:

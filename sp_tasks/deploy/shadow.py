@@ -19,8 +19,9 @@ SIDE_EFFECTS = frozenset({"$https", "$externalFunction"})  # stages a canary mus
 TEST_LOG = "__testLog"  # built-in log sink: a canary writing there needs no shadow
 
 
-def shadow_definition(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
-    """Copy of processor definition ``doc`` whose sink and DLQ write to ``__canary`` targets."""
+def shadow_definition(doc: dict[str, Any], *, source: str, suffix: str = CANARY_SUFFIX) -> dict[str, Any]:
+    """Copy of processor definition ``doc`` whose sink and DLQ write to ``__canary`` targets
+    (``suffix``: another reserved suffix, e.g. perf-ab's ``__ab_base`` / ``__ab_head`` copies)."""
     shadow = copy.deepcopy(doc)
     pipeline = shadow.get("pipeline") or []
     if not pipeline or not isinstance(pipeline[-1], dict):
@@ -28,28 +29,28 @@ def shadow_definition(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
     calls = sorted({key for stage in pipeline if isinstance(stage, dict) for key in stage} & SIDE_EFFECTS)
     if calls:  # the canary would call the endpoint / function a second time for every document
         raise _cannot(source, f"its {', '.join(calls)} stage has side effects a shadow copy would repeat")
-    _own_consumer_group(pipeline[0], source)
-    _shadow_sink(pipeline[-1], source)
+    _own_consumer_group(pipeline[0], source, suffix)
+    _shadow_sink(pipeline[-1], source, suffix)
     dlq = (shadow.get("options") or {}).get("dlq")
     if isinstance(dlq, dict) and dlq.get("coll") is not None:
-        dlq["coll"] = _suffixed(dlq["coll"], source, "options.dlq.coll")
+        dlq["coll"] = _suffixed(dlq["coll"], source, "options.dlq.coll", suffix)
     return shadow
 
 
-def _own_consumer_group(stage: Any, source: str) -> None:
+def _own_consumer_group(stage: Any, source: str, suffix: str) -> None:
     """A Kafka source with a fixed group_id would share partitions (and committed offsets) with
     the live processor, taking messages away from it: give the canary its own group."""
     config = ((stage or {}).get("$source") or {}).get("config") if isinstance(stage, dict) else None
     if isinstance(config, dict) and config.get("group_id") is not None:
-        config["group_id"] = _suffixed(config["group_id"], source, "$source.config.group_id")
+        config["group_id"] = _suffixed(config["group_id"], source, "$source.config.group_id", suffix)
 
 
-def _shadow_sink(stage: dict[str, Any], source: str) -> None:
+def _shadow_sink(stage: dict[str, Any], source: str, suffix: str) -> None:
     if isinstance(stage.get("$merge"), dict):
         into = stage["$merge"].get("into")
         if not isinstance(into, dict):
             raise _cannot(source, "$merge.into is not a document")
-        into["coll"] = _suffixed(into.get("coll"), source, "$merge.into.coll")
+        into["coll"] = _suffixed(into.get("coll"), source, "$merge.into.coll", suffix)
         return
     emit = stage.get("$emit")
     if not isinstance(emit, dict):
@@ -57,17 +58,17 @@ def _shadow_sink(stage: dict[str, Any], source: str) -> None:
     if emit.get("connectionName") == TEST_LOG:
         return
     if "topic" in emit:
-        emit["topic"] = _suffixed(emit["topic"], source, "$emit.topic")
+        emit["topic"] = _suffixed(emit["topic"], source, "$emit.topic", suffix)
     elif "coll" in emit:
-        emit["coll"] = _suffixed(emit["coll"], source, "$emit.coll")
+        emit["coll"] = _suffixed(emit["coll"], source, "$emit.coll", suffix)
     else:
         raise _cannot(source, "its $emit writes to S3 or Kinesis, which have no shadow form")
 
 
-def _suffixed(value: Any, source: str, where: str) -> str:
+def _suffixed(value: Any, source: str, where: str, suffix: str) -> str:
     if not isinstance(value, str):
         raise _cannot(source, f"{where} is an expression, not a fixed name")
-    return value + CANARY_SUFFIX
+    return value + suffix
 
 
 def _cannot(source: str, why: str) -> StrategyError:

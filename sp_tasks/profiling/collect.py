@@ -2,8 +2,9 @@
 
 Shell module: the API call (``fetch``), time (``clock``) and output (``progress``, ``on_note``)
 are injected. One ``fetch()`` is one list call (``GET …/processors``), never one call per
-processor. Missing fields are skipped, processors that stop, fail or vanish mid-run are
-recorded (a ``state`` sample per poll) and reported through ``on_note``; a poll that fails with
+processor. Missing fields are skipped, and so is a latency over no document (``count`` 0);
+processors that stop, fail or vanish mid-run are recorded (a ``state`` sample per poll) and
+reported through ``on_note``; a poll that fails with
 an :class:`~sp_tasks.errors.AtlasError` is reported and skipped. Counters stay cumulative here:
 resets are handled where rates are computed (:mod:`sp_tasks.profiling.frames`).
 """
@@ -63,7 +64,8 @@ def _stats_values(stats: dict[str, Any]) -> Iterable[tuple[str, float]]:
         if (v := _number(stats.get(field))) is not None:
             yield name, v * scale
     latency = stats.get("latency")
-    if isinstance(latency, dict):
+    # count 0: no document reached a sink in the 30-s window, so p50/p99 (reported as 0) measure nothing.
+    if isinstance(latency, dict) and latency.get("count") != 0:
         to_ms = LATENCY_UNIT_TO_MS.get(str(latency.get("unit", "microseconds")).lower())
         for name, key in LATENCY_FIELDS.items():
             if to_ms is not None and (v := _number(latency.get(key))) is not None:

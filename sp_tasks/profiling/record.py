@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from sp_tasks.clock import Clock
-from sp_tasks.errors import ConfigError, ExitStatus
+from sp_tasks.errors import ConfigError, ExitStatus, UsageError
 from sp_tasks.profiling.paths import ProfilePaths, profile_paths
 from sp_tasks.profiling.service import Outcome, ProfileRun
 
@@ -33,9 +33,9 @@ def check_options(duration: float, interval: float) -> None:
     """Refuse sampling options that cannot give a run (before any request is sent)."""
     for name, value in (("--duration", duration), ("--interval", interval)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-            raise ConfigError(f"{name} must be a number of seconds above 0, got {value!r}")
+            raise UsageError(f"{name} must be a number of seconds above 0, got {value!r}")
     if interval > duration:
-        raise ConfigError(f"--interval ({interval:g} s) is longer than --duration ({duration:g} s): a run needs at "
+        raise UsageError(f"--interval ({interval:g} s) is longer than --duration ({duration:g} s): a run needs at "
                           "least two samples; lower --interval or raise --duration")
 
 

@@ -152,7 +152,7 @@ def _finding(s: _Series, rule: Rule, p_worse: float | None, p_better: float | No
     early = _data_verdict(s, rule, p_worse)
     if early is not None:
         return made(*accepted(rule, s, *early))
-    verdict, note = _effect_verdict(s, rule, change, p_worse, p_better)
+    verdict, note = effect_verdict(s, rule, change, p_worse, p_better)
     if s.sparse:
         verdict, note = _sparse_verdict(s, verdict, reference, current)
     return made(*accepted(rule, s, verdict, note))
@@ -184,10 +184,11 @@ def _data_verdict(s: _Series, rule: Rule, p_worse: float | None) -> tuple | None
     return None
 
 
-def _effect_verdict(
+def effect_verdict(
     s: _Series, rule: Rule, change: float | None, p_worse: float, p_better: float
 ) -> tuple[Verdict, str]:
-    """Direction, floor and significance (rule 5)."""
+    """Direction, floor and significance (rule 5); ``s`` needs ``processor`` and ``metric`` only
+    (perf-ab's paired series use it too)."""
     floor, alpha = rule.floor(s.metric, s.processor), rule.alpha_for(s.processor)
     worse = change is not None and s.metric.direction * change < 0
     big = change is not None and abs(change) >= 100 * floor

@@ -45,6 +45,15 @@ def t_pvalues(
     return [(float(lo), float(hi)) for lo, hi in zip(stdtr(posterior[:, 1], t), stdtr(posterior[:, 1], -t))]
 
 
+def paired_pvalues(
+    mean_diffs: Sequence[float], variances: Sequence[float], pairs: Sequence[int], *, moderated: bool
+) -> list[tuple[float, float]]:
+    """The paired t-test (perf-ab): mean of the per-round differences head − base over s_d/√n,
+    df n − 1, s_d² moderated across the series of one metric like :func:`t_pvalues`. Exactly
+    :func:`t_pvalues` with the "current" size infinite: 1/∞ + 1/n = 1/n and df = n − 1."""
+    return t_pvalues(mean_diffs, variances, [(n, float("inf")) for n in pairs], moderated=moderated)
+
+
 def rank_pvalues(base: Sequence[float], cur: Sequence[float]) -> tuple[float, float]:
     """Exact one-sided p-values of the rank-sum test: (current lower, current higher).
 

@@ -96,3 +96,45 @@ def count_line(counts: dict[Verdict, int]) -> str:
             word = plural.get(verdict, verdict.value) if n != 1 else verdict.value
             parts.append(f"{n} {word}")
     return " · ".join(parts) or "no findings"
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: "list[float] | tuple[float, ...]", lo: float | None = None, hi: float | None = None) -> str:
+    """One character per value on a shared scale (``lo``/``hi``: that scale, default the values'
+    own range); a flat series sits in the middle, so "nothing moved" reads as a level line."""
+    if not values:
+        return ""
+    lo = min(values) if lo is None else lo
+    hi = max(values) if hi is None else hi
+    if hi - lo <= 1e-12 * max(abs(hi), abs(lo), 1.0):
+        return SPARKS[3] * len(values)
+    top = len(SPARKS) - 1
+    return "".join(SPARKS[min(top, max(0, round((v - lo) / (hi - lo) * top)))] for v in values)
+
+
+# Smaller and larger units of the metric units, as (unit, factor from the metric's unit).
+_LADDERS: dict[str, tuple[tuple[str, float], ...]] = {
+    "ms": (("µs", 1e3), ("ms", 1.0), ("s", 1e-3)),
+    "MiB": (("B", 1024.0 * 1024.0), ("KiB", 1024.0), ("MiB", 1.0), ("GiB", 1 / 1024.0)),
+}
+
+
+def scale_for(unit: str, values: "list[float] | tuple[float, ...]") -> tuple[str, float]:
+    """(unit, factor) that shows ``values`` (in ``unit``) with 1–999 before the point at their
+    largest magnitude: 0.002 MiB reads 2.0 KiB, 1500 ms reads 1.5 s. Units without a ladder stay."""
+    ladder = _LADDERS.get(unit)
+    size = max((abs(v) for v in values if v == v), default=0.0)
+    if not ladder or size == 0:
+        return unit, 1.0
+    fitting = [(u, f) for u, f in ladder if size * f >= 1.0]
+    return fitting[-1] if fitting else ladder[0]
+
+
+def fmt_scaled(value: float | None, unit: str) -> str:
+    """A value with its unit scaled to its size (see :func:`scale_for`)."""
+    if value is None:
+        return "—"
+    shown, factor = scale_for(unit, [value])
+    return f"{fmt_number(value * factor)} {shown}"

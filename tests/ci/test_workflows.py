@@ -54,6 +54,7 @@ class Use:
     environment: str | None  # None: the step names it through a variable nobody sets
     offline: bool
     provided: frozenset[str]
+    literal: tuple[tuple[str, str], ...] = ()  # variables the workflow sets to a fixed value, e.g. PERF_ARTIFACTS=repo
 
 
 def _on(doc: dict) -> dict:
@@ -101,8 +102,9 @@ def workflow_uses(path: Path) -> list[Use]:
                 if match:
                     value = env.get(match.group(1))
                     given = value if isinstance(value, str) and "${{" not in value else None
+                fixed = tuple((k, v) for k, v in env.items() if isinstance(v, str) and "${{" not in v and "$" not in v)
                 uses.append(Use(f"{path.name} job {job_id} step {step.get('name', index + 1)}", " ".join(tokens),
-                                given, tokens[0] == "invoke" and task in OFFLINE_TASKS, frozenset(env)))
+                                given, tokens[0] == "invoke" and task in OFFLINE_TASKS, frozenset(env), fixed))
     return uses
 
 
@@ -114,7 +116,7 @@ def problems_of(use: Use, root: Path = REPO) -> list[str]:
 
     if use.environment is None:
         return [f"{use.where}: `{use.command}` names its environment through a variable the workflow does not set"]
-    environ = {name: PLACEHOLDER for name in use.provided}
+    environ = {**{name: PLACEHOLDER for name in use.provided}, **dict(use.literal)}
     try:
         settings = load_settings(use.environment, root, environ)
     except ConfigError as err:

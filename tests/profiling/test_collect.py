@@ -68,6 +68,14 @@ def test_converts_units_to_the_vocabulary(world):
     assert got["memory_mb"] == 64.0 and got["state_mb"] == 1.0 and got["state"] == 1.0
 
 
+def test_a_latency_over_no_document_is_not_a_measurement():
+    latency = {"latency": {"p50": 0, "p99": 0, "unit": "microseconds", "count": 0}}
+    doc = running("w", extra=latency)(1.0)
+    assert not {s.metric for s in samples_from_docs([doc], EPOCH_2025)} & {"latency_p50_ms", "latency_p99_ms"}
+    doc["stats"]["latency"]["count"] = 3
+    assert {"latency_p50_ms", "latency_p99_ms"} <= {s.metric for s in samples_from_docs([doc], EPOCH_2025)}
+
+
 def test_message_sizes_become_byte_counters_scaled_by_scale_factor(world):
     clock, ws = world
     ws.add("bytes", running("bytes", extra={"inputMessageSize": 4096.0, "outputMessageSize": 1024}))
