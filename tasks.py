@@ -103,7 +103,7 @@ def tier_advise(c, env=None, format="text"):
 # -- plan, snapshot, deploy, rollback, drift ---------------------------------------------------
 def _runner(settings, targets=()):
     from sp_tasks.atlas.connect import open_client
-    from sp_tasks.deploy.service import Runner
+    from sp_tasks.deploy.runner import Runner
 
     return Runner(settings, open_client(settings), progress=current().progress, targets=tuple(targets))
 
@@ -234,11 +234,13 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy=None, tier
 
 
 @sp_task(help={"env": "environment to roll back (default local)",
-               "snapshot": "snapshot file to restore (default: the latest pre-deploy snapshot)",
+               "snapshot": "snapshot file to restore (default: the last verified good state; see --list)",
                "to-ref": "restore the processors/connections of this Git revision instead (e.g. HEAD~1)",
+               "list": "list the snapshots to roll back to (time, reason, revision, verified) and exit",
                "dry-run": "show the plan only", "format": "text (default), markdown or json"}, exits=(4,))
-def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, format="text", processor=None):
-    """Restore the last good state: a snapshot (default) or a Git revision, with the same planner.
+def rollback(c, env=None, snapshot=None, to_ref=None, list=False, yes=False, dry_run=False, format="text",
+             processor=None):
+    """Restore the last verified good state: a snapshot (default) or a Git revision, with the same planner.
 
     With -p NAME (repeatable) only those processors (and the connections they use) are restored."""
     from sp_tasks.deploy import service, snapshots
@@ -251,7 +253,12 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
     snapshot_file = options.readable_file("--snapshot", snapshot)
     targets = options.names("--processor", processor)
     settings = _settings(c, env)
-    if to_ref:
+    if list:
+        from sp_tasks.deploy.render import render_candidates
+
+        runner = _runner(settings)
+        emit(render_candidates(snapshots.candidates(settings.root, settings, runner.live()), settings.name, fmt))
+    elif to_ref:
         from sp_tasks.gitrev import desired_at_ref
 
         desired = desired_at_ref(settings, to_ref)
@@ -259,11 +266,31 @@ def rollback(c, env=None, snapshot=None, to_ref=None, yes=False, dry_run=False, 
         _emit_outcome(fmt, lambda: service.deploy(runner, desired, dry_run=dry_run, confirm=_confirm,
                                                   show_plan=_show_plan(fmt)))
     else:
-        path = snapshot_file or snapshots.latest_snapshot(settings.root, settings.name, "pre-deploy")
         git_desired = load_desired(settings)
         runner = _runner(settings, targets)
+        path = snapshot_file or snapshots.default_target(
+            snapshots.candidates(settings.root, settings, runner.live()), settings.name).path
         _emit_outcome(fmt, lambda: service.rollback(runner, path, git_desired, dry_run=dry_run,
                                                     confirm=_confirm, show_plan=_show_plan(fmt)))
+
+
+@sp_task(help={"env": "environment whose deploy lock to break (default local)"})
+def unlock(c, env=None, yes=False):
+    """Break the workspace's deploy lock (left by a deploy that died); asks first: a running deploy
+    that loses it stops without rolling back."""
+    from sp_tasks.deploy import lock
+
+    settings = _settings(c, env)
+    runner = _runner(settings)
+    held = runner.lock_status(runner.live())
+    if held is None:
+        emit(f"{settings.name}: no deploy lock on workspace {settings.workspace}")
+        return
+    state = f"stale: {held['stale_because']}" if held["stale_because"] else "its lease is current: it may be running"
+    current().progress(f"{settings.name}: locked by {lock.describe(held)}; {state}")
+    current().confirm("Break the deploy lock?", declined="left as is: the lock is still held")
+    broken = lock.break_locks(runner.client)
+    emit(f"{settings.name}: deploy lock broken ({len(broken)} lock processor(s) deleted)")
 
 
 @sp_task(help={"env": "environment to check (default local)", "format": "text (default), markdown or json"},
@@ -480,7 +507,7 @@ environments.add_task(env_destroy, "destroy")
 ns = Collection(emulator, environments)
 ns.add_task(validate)
 ns.add_task(tier_advise)
-for _task in (plan, snapshot, deploy, rollback, drift, profile):
+for _task in (plan, snapshot, deploy, rollback, drift, profile, unlock):
     ns.add_task(_task)
 for _task in (compare_baseline, charts, report, perf_ab):
     ns.add_task(_task)

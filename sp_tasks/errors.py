@@ -23,6 +23,7 @@ class ExitStatus(IntEnum):
     CHANGES_PRESENT = 2  # only with --detailed-exitcode
     REGRESSION = 3  # regression or threshold breach
     INVALID = 4  # invalid definitions
+    INTERRUPTED = 130  # 128 + SIGINT: a signal stopped the command (console.INTERRUPTED); last line says the state
 
 
 class SpTasksError(Exception):
@@ -172,6 +173,16 @@ class DeployError(SpTasksError):
     def __init__(self, message: str, result: Any = None):
         self.result = result
         super().__init__(message)
+
+
+class LockHeld(SpTasksError):
+    """Another deploy or rollback holds the workspace's deploy lock (deploy/lock.py)."""
+
+
+class DeployInterrupted(DeployError):
+    """SIGINT, SIGTERM or SIGHUP arrived during a deploy or rollback (deploy/interrupts.py)."""
+
+    exit_status = ExitStatus.INTERRUPTED
 
 
 class HealthGateFailed(DeployError):

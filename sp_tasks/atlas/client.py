@@ -15,7 +15,7 @@ from sp_tasks.atlas.pacing import Pacer
 from sp_tasks.atlas.paths import endpoint
 from sp_tasks.atlas.transport import CONNECT_TIMEOUT, RetryNotice, RetryPolicy, Transport
 from sp_tasks.errors import AtlasNotFound
-from sp_tasks.model import LiveConnection, LiveProcessor, LiveState
+from sp_tasks.model import LiveConnection, LiveProcessor, LiveState, is_lock_name
 
 PAGE_SIZE = 500
 WORKSPACE_NOT_FOUND = "STREAM_TENANT_NOT_FOUND_FOR_NAME"
@@ -113,8 +113,10 @@ class AtlasClient:
         self._call("deleteStreamConnection", workspace=self.workspace, connection=name)
 
     # -- processors -------------------------------------------------------------------------
-    def list_processors(self) -> list[dict[str, Any]]:
-        return list(self._pages("getStreamProcessors", workspace=self.workspace))
+    def list_processors(self, *, include_locks: bool = False) -> list[dict[str, Any]]:
+        """User processors; ``include_locks`` adds the deploy lock's processor (deploy/lock.py)."""
+        docs = list(self._pages("getStreamProcessors", workspace=self.workspace))
+        return docs if include_locks else [d for d in docs if not is_lock_name(d.get("name", ""))]
 
     def get_processor(self, name: str) -> dict[str, Any]:
         return self._call("getStreamProcessor", workspace=self.workspace, processor=name)
@@ -150,5 +152,7 @@ class AtlasClient:
         if workspace is None:
             return LiveState(workspace=None)
         connections = tuple(LiveConnection.from_api(c) for c in self.list_connections())
-        processors = tuple(LiveProcessor.from_api(p) for p in self.list_processors())
-        return LiveState(workspace, connections, processors)
+        docs = self.list_processors(include_locks=True)
+        processors = tuple(LiveProcessor.from_api(p) for p in docs if not is_lock_name(p.get("name", "")))
+        locks = [p for p in docs if is_lock_name(p.get("name", ""))]  # never a user processor
+        return LiveState(workspace, connections, processors, extra={"locks": locks})

@@ -153,3 +153,18 @@ CONFIRMED = (
     "processors pass INIT/CREATING before CREATED; start/stop answer before STARTED/STOPPED",
     "operator stats carry executionTimeSecs and timeSpentMillis; stats.latency may be absent",
 )
+
+# The deploy lock (deploy/lock.py) is a processor that is never started. Reference §8.1 says a
+# persisted processor needs a $source first and a sink last and that the pipeline is validated at
+# create; we use a document-array $source (§8.3) and the built-in __testLog sink (used by the
+# Terraform acceptance tests against real Atlas), so no connection is needed. Unconfirmed: that a
+# $source.documents pipeline is accepted for a persisted (not interactive) processor, that a
+# processor left CREATED is not billed (§5.3 says billing is active while STARTED), that its
+# pipeline can be PATCHed while CREATED (the lease heartbeat) and that create answers 409 for an
+# existing name atomically (the spec declares 409; two simultaneous creates were not observed).
+LOCK_PROCESSOR = {
+    "pipeline": "$source.documents + $emit __testLog",
+    "never_started_is_free": True,
+    "patch_while_created": True,
+    "create_is_atomic_409": True,
+}

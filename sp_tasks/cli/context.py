@@ -40,7 +40,7 @@ class Context:
         return open_client(self.settings)
 
     def runner(self, targets: tuple[str, ...] = ()):
-        from sp_tasks.deploy.service import Runner
+        from sp_tasks.deploy.runner import Runner
 
         return Runner(self.settings, self.client, progress=self.progress, targets=targets)
 

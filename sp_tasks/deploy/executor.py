@@ -3,6 +3,7 @@
 Phases run in order. Inside a phase, each chain of dependent steps (one object's stop → modify →
 start, say) runs sequentially, and independent chains run in parallel up to ``max_parallel``.
 The first failure stops new steps from starting; in-flight ones finish, and the caller rolls back.
+So does ``cancel`` (a signal, a lost deploy lock): set from outside, it is seen before each step.
 
 Writes are never blindly retried (the transport retries only what is safe). When a POST or PATCH
 fails in a way that may have taken effect (5xx, timeout), the executor re-reads the object and
@@ -22,7 +23,8 @@ from sp_tasks.deploy import waiting
 from sp_tasks.deploy.canary import compare_canary
 from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
 from sp_tasks.deploy.steps import Step, StepKind as K
-from sp_tasks.errors import AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, HealthGateFailed, SpTasksError
+from sp_tasks.errors import (AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, DeployInterrupted,
+                             HealthGateFailed, SpTasksError)
 from sp_tasks.model import DesiredState
 from sp_tasks.planning.normalize import same
 from sp_tasks.secrets import has_value
@@ -61,7 +63,9 @@ class ApplyResult:
 
 class Executor:
     def __init__(self, client, desired: DesiredState, *, clock, policy: HealthPolicy,
-                 progress: Callable[[str], None] = lambda _: None, max_parallel: int = 8):
+                 progress: Callable[[str], None] = lambda _: None, max_parallel: int = 8,
+                 cancel: Callable[[], str] = lambda: ""):
+        self.cancel = cancel  # returns why to stop ("" = go on)
         self.client = client
         self.desired = desired
         self.clock = clock
@@ -88,6 +92,10 @@ class Executor:
 
     def _run_chain(self, chain: list[Step], result: ApplyResult) -> None:
         for step in chain:
+            why = self.cancel()
+            if why:
+                with self._lock:
+                    result.failure = result.failure or DeployInterrupted(f"interrupted ({why}) before {step.id}")
             if result.failure:
                 return
             started = time.monotonic()

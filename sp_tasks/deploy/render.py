@@ -1,4 +1,5 @@
-"""Deploy and rollback results as text (summary table) and Markdown (job summary, PR comment). Pure."""
+"""Deploy and rollback results as text (summary table) and Markdown (job summary, PR comment), and the
+rollback candidates of ``invoke rollback --list``. Pure."""
 from __future__ import annotations
 
 from sp_tasks.deploy.executor import ApplyResult
@@ -72,3 +73,26 @@ def _step_table(result: ApplyResult) -> list[str]:
 def _health_lines(result: ApplyResult) -> list[str]:
     return [f"  health {v.processor}: " + ("healthy" if v.healthy else "UNHEALTHY: " + "; ".join(v.reasons))
             + f" (+{v.input_delta} in, +{v.output_delta} out, +{v.dlq_delta} DLQ)" for v in result.health]
+
+
+def render_candidates(found, env: str, fmt: str = "text"):
+    """``invoke rollback --list``: each snapshot's time, reason, revision and whether it was verified;
+    JSON (a dict) for ``--format json``."""
+    from sp_tasks.deploy.snapshots import default_target
+    from sp_tasks.errors import DataFileError
+
+    try:
+        default = default_target(found, env).path
+    except DataFileError:
+        default = None
+    if fmt == "json":
+        return {"default": str(default) if default else None, "snapshots": [c.to_json() for c in found]}
+    if not found:
+        return f"no snapshots of environment {env!r} yet: deploy once"
+    rows = [("", "taken at (UTC)", "reason", "revision", "verified", "file")]
+    rows += [("*" if c.path == default else "=" if c.is_live else "", c.taken_at[:19], c.reason, c.revision[:12],
+              "yes" if c.verified else "no", str(c.path)) for c in found]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:5])) + "  " + r[5] for r in rows]
+    return "\n".join(lines + ["", "* the default target (the last verified good state that live is not); "
+                              "= live state already equals it"])

@@ -7,14 +7,21 @@ and Https headers, ``$https`` stage headers) is "(secret)". ``rollback`` plans f
 Git and takes those values from the Git files at apply time.
 
     {"format_version": 1, "environment": "production", "workspace": "ws", "project_id": "…",
-     "taken_at": "2026-11-26T15:20:00Z", "reason": "pre-deploy",
+     "taken_at": "2026-11-26T15:20:00Z", "reason": "pre-deploy", "verified": false,
+     "revision": "<git sha of the checkout that took it>",
      "workspace_doc": {…}, "connections": [API documents], "processors": [API documents]}
+
+``reason``: ``pre-deploy`` / ``pre-rollback`` (taken before writing: whatever live was, maybe
+half-applied after a crash), ``deployed`` / ``rolled-back`` (taken after a deploy or rollback
+passed its health gate and re-plan: ``verified`` true), ``manual``. ``invoke rollback`` goes by
+default to the newest verified snapshot that differs from live (:func:`candidates`).
 
 Default location: ``.sp/snapshots/<env>/<UTC timestamp>.json`` under the project root.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,7 @@ def snapshots_dir(root: Path, env: str) -> Path:
 
 
 def build_snapshot(live: LiveState, *, environment: str, workspace: str, project_id: str,
-                   taken_at: datetime, reason: str = "") -> dict[str, Any]:
+                   taken_at: datetime, reason: str = "", verified: bool = False, revision: str = "") -> dict[str, Any]:
     """The snapshot document for ``live`` (pure)."""
     return {
         "format_version": FORMAT_VERSION,
@@ -42,6 +49,8 @@ def build_snapshot(live: LiveState, *, environment: str, workspace: str, project
         "project_id": project_id,
         "taken_at": taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "reason": reason,
+        "verified": verified,
+        "revision": revision,
         "workspace_doc": _clean(live.workspace) if live.workspace else None,
         "connections": [redact(_clean(c.body), connection_secrets(c.body, c.type)) for c in live.connections],
         "processors": [_redacted_processor(p) for p in live.processors],
@@ -76,6 +85,51 @@ def load_snapshot(path: str | Path) -> dict[str, Any]:
         raise DataFileError(f"snapshot {path} has format_version {doc['format_version']}; "
                             f"this sp-tasks reads version {FORMAT_VERSION}")
     return doc
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One snapshot as ``invoke rollback --list`` shows it."""
+
+    path: Path
+    taken_at: str
+    reason: str
+    revision: str
+    verified: bool
+    is_live: bool  # live state already equals it (definitions and states)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": str(self.path), "taken_at": self.taken_at, "reason": self.reason, "revision": self.revision,
+                "verified": self.verified, "is_live": self.is_live}
+
+
+def candidates(root: Path, settings, live: LiveState) -> list[Candidate]:
+    """This workspace's snapshots, newest first (another workspace's or an unreadable one is skipped)."""
+    from sp_tasks.planning.plan import fingerprint
+    from sp_tasks.planning.snapshot_desired import live_from_snapshot
+
+    now = fingerprint(live)
+    found = []
+    for path in sorted(snapshots_dir(root, settings.name).glob("*.json"), reverse=True):
+        try:
+            doc = load_snapshot(path)
+            same = fingerprint(live_from_snapshot(doc, source=str(path))) == now
+        except DataFileError:
+            continue
+        if (doc.get("workspace"), doc.get("project_id")) != (settings.workspace, settings.project_id):
+            continue
+        found.append(Candidate(path, str(doc.get("taken_at", "")), str(doc.get("reason", "")),
+                               str(doc.get("revision") or "unknown"), doc.get("verified") is True, same))
+    return found
+
+
+def default_target(found: list[Candidate], env: str) -> Candidate:
+    """The last verified good state that is not what live already is."""
+    for candidate in found:
+        if candidate.verified and not candidate.is_live:
+            return candidate
+    raise DataFileError(f"no verified snapshot of environment '{env}' differs from live state; `invoke rollback "
+                        f"--env {env} --list` shows them all; pass --snapshot FILE or --to-ref REV")
 
 
 def latest_snapshot(root: Path, env: str, reason: str | None = None) -> Path:

@@ -53,7 +53,8 @@ def test_rate_limits_are_waited_out_and_the_deploy_succeeds(project):
 
 
 def test_a_5xx_on_create_is_rechecked_then_sent_again(project):
-    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 500, "count": 1})
+    # "after": 1 lets the deploy lock's own POST through (it is a processor too)
+    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 500, "after": 1, "count": 1})
     outcome = _deploy(project)
     assert outcome.applied.ok
     details = [r.detail for r in outcome.applied.results if r.step.kind.value == "create_processor"]
@@ -63,7 +64,7 @@ def test_a_5xx_on_create_is_rechecked_then_sent_again(project):
 def test_persistent_5xx_on_create_rolls_back_to_the_snapshot(project):
     _deploy(project)
     project.write("processors", {**FILTER, "name": "extra"})
-    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 503, "count": 2})
+    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 503, "after": 1, "count": 2})
     with pytest.raises(DeployError) as caught:
         _deploy(project)
     outcome = caught.value.result
@@ -130,7 +131,8 @@ def test_a_change_made_while_confirming_stops_the_deploy_before_any_write(projec
 
     with pytest.raises(StalePlanError):
         service.deploy(runner, project.desired(), confirm=confirm_while_someone_else_deploys)
-    assert project.emulator.writes_served() == 0 and "extra" not in project.live_processors()
+    assert project.emulator.writes_served() == 2  # the deploy lock taken and given back; nothing else
+    assert "extra" not in project.live_processors() and not runner.live().extra["locks"]
 
 
 def test_a_saved_plan_is_verified_with_its_own_tier_not_the_command_line(project, tmp_path):
@@ -162,11 +164,11 @@ def test_rotate_secrets_updates_connections_whose_secrets_cannot_be_compared(pro
 
 
 def test_a_create_that_landed_but_answered_500_is_confirmed_by_reading_not_resent(project):
-    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 500, "after_handler": True,
+    project.emulator.faults({"method": "POST", "path": "/processor$", "status": 500, "after_handler": True, "after": 1,
                              "count": 1})
     outcome = _deploy(project)
     assert outcome.applied.ok
     details = [r.detail for r in outcome.applied.results if r.step.kind.value == "create_processor"]
     assert "confirmed by re-reading after an unclear answer" in details
     posts = project.emulator.requests_served()["by_endpoint"]["POST /api/atlas/v2/groups/{group_id}/streams/{workspace}/processor"]
-    assert posts == 3  # three processors, none sent twice
+    assert posts == 4  # the deploy lock and three processors, none sent twice

@@ -112,7 +112,7 @@ def test_the_token_is_in_no_plan_plan_file_snapshot_output_or_error(ctx, project
     seen += [str(failed.value), repr(failed.value), repr(failed.value.result),
              "".join(traceback.format_exception(failed.value)), repr(project.desired())]
     snapshots = [p.read_text() for p in (project.root / ".sp" / "snapshots" / "test").glob("*.json")]
-    assert sum('"caller"' in text for text in snapshots) == 2  # manual, and before the failed deploy
+    assert sum('"caller"' in text for text in snapshots) == 3  # verified after deploy, manual, before the failed one
     seen += snapshots
     assert any('"(secret)"' in text for text in seen)
     for token in (TOKEN, ROTATED):
