@@ -87,7 +87,7 @@ def emulator(_emulator_server) -> Emulator:
     emu = Emulator(server.url, server.backend, data_dir)
     emu.admin("POST", "reset")
     emu.admin("POST", "config", {"sample_rate": 1000.0, "lifecycle": "zero", "stats_latency": True,
-                                 "rate_limit": 1200, "rate_refill_per_s": 20.0})
+                                 "rate_limit": 1200, "rate_window_s": 60.0})
     return emu
 
 

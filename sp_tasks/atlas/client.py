@@ -93,6 +93,10 @@ class AtlasClient:
     def create_workspace(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("createStreamWorkspace", body={"name": self.workspace, **body})
 
+    def update_workspace(self, body: dict[str, Any]) -> dict[str, Any]:
+        """PATCH the workspace (flat body: cloudProvider, region, streamConfig, …; reference §3.2)."""
+        return self._call("updateStreamWorkspace", body=body, workspace=self.workspace)
+
     def delete_workspace(self) -> None:
         self._call("deleteStreamWorkspace", workspace=self.workspace)
 

@@ -64,10 +64,11 @@ ASYNC_CONNECTIONS = "non-PUBLIC networking"
 # emulator's defaults are short on purpose (lifecycle.DEFAULT_DELAYS).
 
 # The rate-limit budget of the streams endpoint set: the capacity is recorded (Ratelimit-Limit:
-# 1200); the refill rate and its scope (project, key, IP) are not. Refused calls are shaped like
-# the documented token-bucket 429 (RATE_LIMITED_TOKEN_BUCKET, Retry-After).
+# 1200), and Ratelimit-Remaining fell by exactly one per call over 51 s, fresh for each project; how
+# and when it is renewed is not. The emulator renews the whole budget after a fixed window. Refused
+# calls are shaped like the documented token-bucket 429 (RATE_LIMITED_TOKEN_BUCKET, Retry-After).
 RATE_LIMIT_CAPACITY = 1200
-RATE_LIMIT_REFILL_PER_S = 20.0
+RATE_LIMIT_WINDOW_S = 60.0
 
 # A malformed project id in the path (Atlas's general API answers 400 INVALID_GROUP_ID).
 INVALID_GROUP_ID_CODE = "INVALID_GROUP_ID"
@@ -83,7 +84,8 @@ PLANNER_ASSUMPTIONS = (
     "blue-green; planning/repairs.py renames an original back on rollback instead of recreating it)",
     "a transitional STARTING state counts as running (planning/processors.py RUNNING)",
     "write-only connection fields are exactly those in secrets.py WRITE_ONLY",
-    "Atlas fills region for connection types other than Kafka too (planning/normalize.py ignores it everywhere)",
+    "Atlas fills region for connection types other than Kafka and Cluster too (planning/normalize.py ignores it "
+    "everywhere)",
     "a connection PATCH without its secret fields keeps the stored secrets (rollback of connections)",
     "PATCH of a processor accepts tier (deploy/strategies.py _modify_body)",
     "startWith without a tier starts on the processor's or workspace's tier",
@@ -102,7 +104,7 @@ EMULATOR_ASSUMPTIONS = (
     "$merge defaults to whenMatched: merge, whenNotMatched: insert (engine/sinks.py)",
     "DLQ documents carry no instanceName (engine/sinks.py)",
     "operatorStats names (SampleDataSourceOperator, MatchOperator, …) are modelled, not observed (engine/stats.py)",
-    "connections other than Kafka also get the workspace's region filled in (emulator/workspaces.py)",
+    "connections other than Kafka and Cluster also get the workspace's region filled in (emulator/workspaces.py)",
 )
 
 # Tier bandwidth (reference §3.3) is checked against the busier direction (input or output Mbps);
@@ -137,10 +139,13 @@ CONFIRMED = (
     "Accept negotiation by date: the newest version at or before the asked date, named in Content-Type; "
     "406 INVALID_VERSION_DATE 'Invalid accept header or version date.' otherwise (emulator/protocol.py)",
     "workspace bodies: failoverRegions [] always, no maxTierSize unless asked, hostnames with the full _id",
-    "Kafka connections come back with region (the workspace's) and networking.access.type PUBLIC filled in",
+    "Kafka connections come back with region (the workspace's) and networking.access.type PUBLIC filled in; "
+    "Cluster connections with region",
+    "a connection PATCH answers without state; no object carries links (only list envelopes do); a nested "
+    "read-only links in a request is dropped, not refused",
     "Kafka mechanisms are SCRAM-256/SCRAM-512 (not SCRAM-SHA-*); password never returned; id not _id",
     "deletes of workspaces and connections answer 202 with body {}",
-    "Ratelimit-Limit 1200 and a Ratelimit-Remaining falling by one per call on every response",
+    "Ratelimit-Limit 1200 and a Ratelimit-Remaining falling by one per call on every response, per project",
     "403 STREAM_TENANT_HAS_STREAM_PROCESSORS 'Stream workspace with name X has active processors, and "
     "cannot be changed.' for deleting a workspace with processors (was: 409, status unknown)",
     "409 STREAM_CONNECTION_NAME_ALREADY_EXISTS 'A Stream connection with the name X already exists.'",

@@ -6,7 +6,7 @@
                                  429s of the rate-limit budget; DELETE resets
   POST   /_emulator/config      {"sample_rate": docs/s per processor, "token_ttl": seconds,
                                  "revoke_tokens": true, "lifecycle": {transition: seconds} | "zero" |
-                                 "default", "rate_limit": calls, "rate_refill_per_s": calls/s,
+                                 "default", "rate_limit": calls, "rate_window_s": seconds,
                                  "stats_latency": bool}   (answers the whole configuration)
   POST   /_emulator/reset       forget every resource, document, fault and counter
   GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
@@ -78,7 +78,7 @@ def handle(backend, method: str, path: str, query: dict[str, str], body: Any) ->
     raise errors.ApiError(404, errors.NOT_FOUND, f"Unknown emulator admin endpoint {method} {path}.", [path])
 
 
-CONFIG_KEYS = {"sample_rate", "token_ttl", "revoke_tokens", "lifecycle", "rate_limit", "rate_refill_per_s",
+CONFIG_KEYS = {"sample_rate", "token_ttl", "revoke_tokens", "lifecycle", "rate_limit", "rate_window_s",
                "stats_latency"}
 
 
@@ -97,9 +97,9 @@ def _configure(backend, body: dict[str, Any]) -> dict[str, Any]:
         backend.auth.token_ttl = int(body["token_ttl"])
     if delays is not None:
         backend.set_delays(delays)
-    if "rate_limit" in body or "rate_refill_per_s" in body:
+    if "rate_limit" in body or "rate_window_s" in body:
         backend.rate.configure(body.get("rate_limit", backend.rate.limit),
-                               body.get("rate_refill_per_s", backend.rate.refill_per_s))
+                               body.get("rate_window_s", backend.rate.window_s))
     if "stats_latency" in body:
         backend.processors.stats_latency = bool(body["stats_latency"])
     return _configuration(backend)
@@ -108,4 +108,4 @@ def _configure(backend, body: dict[str, Any]) -> dict[str, Any]:
 def _configuration(backend) -> dict[str, Any]:
     return {"sample_rate": backend.runtime.sample_rate if backend.runtime else None,
             "token_ttl": backend.auth.token_ttl, "lifecycle": backend.delays, "rate_limit": backend.rate.limit,
-            "rate_refill_per_s": backend.rate.refill_per_s, "stats_latency": backend.processors.stats_latency}
+            "rate_window_s": backend.rate.window_s, "stats_latency": backend.processors.stats_latency}

@@ -75,12 +75,20 @@ def checked(body: Any, shape: dict[str, Any], *, required: tuple[str, ...] = ())
     """Return ``body`` minus read-only fields, or raise the Atlas-style 400 for the first problem."""
     if not isinstance(body, dict):
         raise errors.validation("The request body must be a JSON object.")
-    body = {k: v for k, v in body.items() if k not in READ_ONLY}
+    body = _without_links({k: v for k, v in body.items() if k not in READ_ONLY})
     _check_object(body, shape, "")
     for field in required:
         if body.get(field) in (None, ""):
             raise errors.validation(f"The required attribute {field} was not specified.", field)
     return body
+
+
+def _without_links(value: Any) -> Any:
+    """Every schema object may echo its read-only ``links``: recorded, Atlas drops a nested one
+    (``dbRoleToExecute.links``) silently."""
+    if isinstance(value, dict):
+        return {k: _without_links(v) for k, v in value.items() if k != "links"}
+    return value
 
 
 def connection_shape(conn_type: str) -> dict[str, Any]:

@@ -7,10 +7,11 @@ dated version, or a date before the resource's first version, gets 406 INVALID_V
 Every streams resource has one version in the spec snapshot, so "newest at or before" is that
 one whenever the date is not earlier.
 
-Rate limit (recorded: ``Ratelimit-Limit: 1200`` and a ``Ratelimit-Remaining`` that falls by one
-per call): a token bucket per project, refilled continuously. When it is empty the call is
-refused with 429 and ``Retry-After`` before anything is done. The refill rate of the streams
-endpoint set is not documented (``unconfirmed.RATE_LIMIT_REFILL_PER_S``); tests set their own.
+Rate limit (recorded: ``Ratelimit-Limit: 1200`` and a ``Ratelimit-Remaining`` that falls by exactly
+one per call over 51 s, fresh per project): a budget of ``limit`` calls per project per window,
+renewed when the window ends; a call over budget is refused with 429 and ``Retry-After`` (the
+seconds to the window's end) before anything is done. The window's length is not documented
+(``unconfirmed.RATE_LIMIT_WINDOW_S``); tests set their own.
 """
 from __future__ import annotations
 
@@ -39,57 +40,53 @@ def negotiate(accept: str | None, resource_version: str) -> str:
 
 
 class RateBudget:
-    """Token buckets per project: ``take(group)`` spends one call or raises the 429."""
+    """Call budgets per project: ``take(group)`` spends one call or raises the 429."""
 
     def __init__(self, limit: int = unconfirmed.RATE_LIMIT_CAPACITY,
-                 refill_per_s: float = unconfirmed.RATE_LIMIT_REFILL_PER_S,
-                 clock: Callable[[], float] = time.monotonic):
+                 window_s: float = unconfirmed.RATE_LIMIT_WINDOW_S, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}  # group -> (tokens, at)
-        self.configure(limit, refill_per_s)
-        self.refused = 0  # 429s answered because a bucket was empty
+        self._windows: dict[str, tuple[float, int]] = {}  # group -> (window start, calls used)
+        self.configure(limit, window_s)
+        self.refused = 0  # 429s answered because a budget was spent
 
-    def configure(self, limit: int, refill_per_s: float) -> None:
-        if int(limit) < 1 or float(refill_per_s) < 0:
-            raise errors.validation("rate_limit must be >= 1 and rate_refill_per_s >= 0")
+    def configure(self, limit: int, window_s: float) -> None:
+        if int(limit) < 1 or float(window_s) <= 0:
+            raise errors.validation("rate_limit must be >= 1 and rate_window_s > 0")
         with self._lock:
-            self.limit, self.refill_per_s = int(limit), float(refill_per_s)
-            self._buckets.clear()
+            self.limit, self.window_s = int(limit), float(window_s)
+            self._windows.clear()
 
     def reset(self) -> None:
         with self._lock:
-            self._buckets.clear()
+            self._windows.clear()
             self.refused = 0
 
     def take(self, group: str, path: str) -> dict[str, str]:
         """Spend one call for ``group``; returns the headers to answer with, or raises 429."""
         with self._lock:
-            tokens = self._tokens(group)
-            if tokens < 1:
+            start, used = self._window(group)
+            if used >= self.limit:
                 self.refused += 1
-                self._buckets[group] = (tokens, self.clock())
-                raise self._refusal(path, tokens)
-            self._buckets[group] = (tokens - 1, self.clock())
-            return self.headers(tokens - 1)
+                wait = max(1, math.ceil(start + self.window_s - self.clock()))
+                raise self._refusal(path, wait)
+            self._windows[group] = (start, used + 1)
+            return self.headers(self.limit - used - 1)
 
-    def peek(self, group: str) -> dict[str, str]:
-        with self._lock:
-            return self.headers(self._tokens(group))
+    def headers(self, remaining: int) -> dict[str, str]:
+        return {"Ratelimit-Limit": str(self.limit), "Ratelimit-Remaining": str(max(0, remaining))}
 
-    def headers(self, tokens: float) -> dict[str, str]:
-        return {"Ratelimit-Limit": str(self.limit), "Ratelimit-Remaining": str(max(0, math.floor(tokens)))}
+    def _window(self, group: str) -> tuple[float, int]:
+        now = self.clock()
+        start, used = self._windows.get(group, (now, 0))
+        if now - start >= self.window_s:
+            start, used = now, 0
+        return start, used
 
-    def _tokens(self, group: str) -> float:
-        tokens, at = self._buckets.get(group, (float(self.limit), self.clock()))
-        return min(float(self.limit), tokens + (self.clock() - at) * self.refill_per_s)
-
-    def _refusal(self, path: str, tokens: float) -> errors.ApiError:
-        wait = math.ceil((1 - tokens) / self.refill_per_s) if self.refill_per_s > 0 else 60
-        per_minute = round(self.refill_per_s * 60)
+    def _refusal(self, path: str, wait: int) -> errors.ApiError:
+        window = round(self.window_s)
         detail = (f"Rate limit exceeded for {path.lstrip('/')}. Please retry after {wait} seconds. "
-                  f"Request capacity: {self.limit}. Refill rate: {per_minute} per 60 seconds.")
-        err = errors.ApiError(429, errors.RATE_LIMITED_TOKEN_BUCKET, detail,
-                              [path.lstrip("/"), wait, self.limit, per_minute, 60])
-        err.headers = {"Retry-After": str(wait), **self.headers(tokens)}
-        return err
+                  f"Request capacity: {self.limit}. Refill rate: {self.limit} per {window} seconds.")
+        return errors.ApiError(429, errors.RATE_LIMITED_TOKEN_BUCKET, detail,
+                               [path.lstrip("/"), wait, self.limit, self.limit, window],
+                               headers={"Retry-After": str(wait), **self.headers(0)})

@@ -145,7 +145,8 @@ class Workspaces:
         if PENDING in current:
             doc[PENDING] = current[PENDING]
         self.store.replace("connections", group_id, name, doc, workspace)
-        return lifecycle.public(doc)
+        # Recorded: the PATCH answer carries no state (a GET afterwards does).
+        return {k: v for k, v in lifecycle.public(doc).items() if k != "state"}
 
     def delete_connection(self, group_id: str, workspace: str, name: str) -> None:
         doc = self._connection(group_id, workspace, name)

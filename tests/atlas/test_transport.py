@@ -79,7 +79,7 @@ def test_a_stale_nonce_gets_one_fresh_handshake(emulator):
 
 
 def test_parallel_workers_are_paced_by_ratelimit_remaining_instead_of_meeting_429s(emulator):
-    emulator.admin("POST", "config", {"rate_limit": 6, "rate_refill_per_s": 40.0})
+    emulator.admin("POST", "config", {"rate_limit": 6, "rate_window_s": 0.3})
     held = []
     with AtlasClient(emulator.url, GID, "ws1", ApiKeyAuth("local", "local"), on_pacing=held.append) as client:
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -92,7 +92,7 @@ def test_parallel_workers_are_paced_by_ratelimit_remaining_instead_of_meeting_42
 
 def test_without_pacing_the_same_burst_meets_429s(emulator):
     """The control for the test above: the budget is really small enough to be hit."""
-    emulator.admin("POST", "config", {"rate_limit": 6, "rate_refill_per_s": 40.0})
+    emulator.admin("POST", "config", {"rate_limit": 6, "rate_window_s": 0.3})
     session = requests.Session()
     session.auth = requests.auth.HTTPDigestAuth("local", "local")
     url = f"{emulator.url}/api/atlas/v2/groups/{GID}/streams"

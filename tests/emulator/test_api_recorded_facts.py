@@ -84,7 +84,7 @@ def test_every_answer_carries_a_falling_rate_limit_budget_and_429_when_spent(api
         assert resp.headers["Ratelimit-Limit"] == "1200"
         remaining.append(int(resp.headers["Ratelimit-Remaining"]))
     assert remaining[0] > remaining[1] > remaining[2] and remaining[0] <= 1199
-    api.emulator.admin("POST", "config", {"rate_limit": 2, "rate_refill_per_s": 0.5})
+    api.emulator.admin("POST", "config", {"rate_limit": 2, "rate_window_s": 2.0})
     codes = [api.call("listStreamWorkspaces") for _ in range(3)]
     assert [r.status_code for r in codes] == [200, 200, 429]
     refused = codes[-1]
