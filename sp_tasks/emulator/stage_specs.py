@@ -24,40 +24,46 @@ class Spec:
     enums: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     durations: tuple[str, ...] = ()  # {size, unit} fields (0 also allowed where noted in §8.4)
     objects: dict[str, "Spec"] = field(default_factory=dict)  # nested documents checked the same way
+    kinds: dict[str, str] = field(default_factory=dict)  # field -> "count" (an int >= 1) | "object"
 
 
 _SOURCE_COMMON = ("connectionName", "timeField", "tsFieldName", "config")
 _FROM = Spec(required=("connectionName", "db", "coll"))
+_PARALLEL = {"parallelism": "count"}
+_TIME = {"timeField": "object"}  # an expression ({$toDate: …}, {$dateFromString: …}), never a field name
 _WINDOW_COMMON = ("boundary", "offset", "idleTimeout", "allowedLateness")
 _BOUNDARY = {"boundary": ("eventTime", "processingTime")}
 
 # $source by the type of its connection (§8.3); "documents" is the connection-less variant.
 SOURCES: dict[str, Spec] = {
     "Kafka": Spec(("connectionName", "topic"), (*_SOURCE_COMMON, "partitionIdleTimeout", "schemaRegistry"),
-                  durations=("partitionIdleTimeout",)),
+                  durations=("partitionIdleTimeout",), kinds=_TIME),
     "Cluster": Spec(("connectionName",), (*_SOURCE_COMMON, "db", "coll", "initialSync", "readPreference",
-                                          "readPreferenceTags")),
+                                          "readPreferenceTags"), kinds=_TIME,
+                    objects={"initialSync": Spec((), ("enable", "parallelism"), kinds=_PARALLEL)}),
     "AWSKinesisDataStreams": Spec(("connectionName", "stream"), (*_SOURCE_COMMON, "region", "shardIdleTimeout"),
-                                  durations=("shardIdleTimeout",)),
-    "Sample": Spec(("connectionName",), _SOURCE_COMMON),
-    "documents": Spec(("documents",), ("timeField", "tsFieldName")),
+                                  durations=("shardIdleTimeout",), kinds=_TIME),
+    "Sample": Spec(("connectionName",), _SOURCE_COMMON, kinds=_TIME),
+    "documents": Spec(("documents",), ("timeField", "tsFieldName"), kinds=_TIME),
 }
 # $emit by the type of its connection (§8.5).
 EMITS: dict[str, Spec] = {
-    "Kafka": Spec(("connectionName", "topic"), ("config", "parallelism", "partitionBy", "schemaRegistry")),
-    "Cluster": Spec(("connectionName", "db", "coll", "timeseries"), ("parallelism",)),
-    "AWSKinesisDataStreams": Spec(("connectionName", "stream"), ("region", "partitionKey", "config", "parallelism")),
-    "S3": Spec(("connectionName", "bucket"), ("region", "path", "config", "parallelism")),
+    "Kafka": Spec(("connectionName", "topic"), ("config", "parallelism", "partitionBy", "schemaRegistry"),
+                  kinds=_PARALLEL),
+    "Cluster": Spec(("connectionName", "db", "coll", "timeseries"), ("parallelism",), kinds=_PARALLEL),
+    "AWSKinesisDataStreams": Spec(("connectionName", "stream"), ("region", "partitionKey", "config", "parallelism"),
+                                  kinds=_PARALLEL),
+    "S3": Spec(("connectionName", "bucket"), ("region", "path", "config", "parallelism"), kinds=_PARALLEL),
     "TestLog": Spec(("connectionName",), ()),
 }
 STAGES: dict[str, Spec] = {
     "$merge": Spec(("into",), ("on", "let", "whenMatched", "whenNotMatched", "parallelism"),
-                   objects={"into": Spec(("connectionName", "db", "coll"))}),
+                   objects={"into": Spec(("connectionName", "db", "coll"))}, kinds=_PARALLEL),
     "$tumblingWindow": Spec(("interval", "pipeline"), _WINDOW_COMMON, _BOUNDARY, ("interval",)),
     "$hoppingWindow": Spec(("interval", "hopSize", "pipeline"), _WINDOW_COMMON, _BOUNDARY, ("interval", "hopSize")),
     "$sessionWindow": Spec(("partitionBy", "gap", "pipeline"), ("boundary", "allowedLateness"), _BOUNDARY, ("gap",)),
-    "$lookup": Spec((), ("from", "localField", "foreignField", "as", "let", "pipeline", "parallelism"),
-                    objects={"from": _FROM}),
+    "$lookup": Spec(("from", "as"), ("localField", "foreignField", "let", "pipeline", "parallelism"),
+                    objects={"from": _FROM}, kinds=_PARALLEL),
     "$cachedLookup": Spec(("ttl", "maxMemUsageBytes", "from", "as"), ("localField", "foreignField"),
                           durations=("ttl",), objects={"from": _FROM}),
     "$https": Spec(("connectionName", "as"), ("path", "method", "parameters", "headers", "onError", "payload",
@@ -65,7 +71,8 @@ STAGES: dict[str, Spec] = {
                    {"method": ("GET", "POST", "PUT", "PATCH", "DELETE"), "onError": ("dlq", "ignore", "fail")}),
     "$externalFunction": Spec(("connectionName", "functionName"), ("execution", "as", "onError", "payload",
                                                                     "parallelism", "partitionBy"),
-                              {"execution": ("sync", "async"), "onError": ("dlq", "ignore", "fail")}),
+                              {"execution": ("sync", "async"), "onError": ("dlq", "ignore", "fail")},
+                              kinds=_PARALLEL),
     "$validate": Spec(("validator",), ("validationAction",), {"validationAction": ("discard", "dlq")}),
 }
 
@@ -88,9 +95,23 @@ def stage_problem(op: str, body: Any, spec: Spec | None = None) -> str | None:
     for name in spec.durations:
         if name in body and (problem := duration_problem(body[name], f"{op}.{name}")):
             return problem
+    for name, kind in spec.kinds.items():
+        if name in body and (problem := _kind_problem(body[name], kind, f"{op}.{name}")):
+            return problem
     for name, inner in spec.objects.items():
         if name in body and (problem := stage_problem(f"{op}.{name}", body[name], inner)):
             return problem
+    return None
+
+
+def _kind_problem(value: Any, kind: str, where: str) -> str | None:
+    if kind == "object" and not isinstance(value, dict):
+        return f"BSON field '{where}' is the wrong type '{_type(value)}', expected type 'object'"
+    if kind == "count":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"BSON field '{where}' is the wrong type '{_type(value)}', expected type 'int'"
+        if value < 1:
+            return f"BSON field '{where}' must be at least 1, got {value}"
     return None
 
 
