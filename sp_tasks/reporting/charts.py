@@ -3,9 +3,12 @@
 Builders are pure: they return a :class:`matplotlib.figure.Figure` made with the explicit Axes
 API (no pyplot state) and never save or show it; :func:`save_figure` is the only writer. The Agg
 backend is selected on import. Every panel shows the runs of the history, their rolling median,
-the baseline band (median ± 2 run sd over the comparison window), the current run(s) coloured by
-verdict, the history's change points with their Δ %, and the figure caption carries the rule's
-parameters (so image and settings never separate). Same input -> same PNG bytes: fixed size,
+the baseline band (median ± 2 robust run sd over the comparison window, so outliers neither widen
+it nor stretch the axis: runs far outside are drawn as triangles on the panel's edge), the current
+run(s) coloured by verdict and the history's change points with their Δ %. The x-axis is labelled
+by run date and short commit, values are shown in a unit that fits them (µs/ms/s, B/KiB/MiB/GiB),
+metrics that are zero in every run are named in a note instead of drawn, and the caption carries
+the rule's parameters (so image and settings never separate). Same input -> same PNG bytes: fixed size,
 DPI and style, no timestamps, and the "Software" PNG tag removed.
 """
 from __future__ import annotations
@@ -22,7 +25,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from sp_tasks.profiling.changepoints import ChangePoint, describe  # noqa: E402
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS  # noqa: E402
@@ -34,6 +37,7 @@ from sp_tasks.reporting.format import (  # noqa: E402
     count_line,
     fmt_change,
     fmt_pct,
+    scale_for,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 
 DPI = 100
 ROLLING = 5  # runs in the rolling median
+MIN_SPAN = 0.02  # the y-axis shows at least ±2 % of the level: run-to-run noise of 0.1 % must look flat
 STYLE = {"font.size": 9, "font.family": "DejaVu Sans", "axes.grid": True, "grid.alpha": 0.3}
 RUN_COLOR, MEDIAN_COLOR, BAND_COLOR, CP_COLOR = "#4C72B0", "#1F3A68", "#9DB9E0", "#CC79A7"
 OVERVIEW_FILE = "overview.png"
@@ -59,74 +64,139 @@ def chart_filename(processor: str) -> str:
 
 def caption(rule: Rule) -> str:
     return (
-        f"Verdict rule: {rule.describe()}. Band: baseline median ± 2 run sd over the last {rule.window} runs. "
-        f"Line: rolling median of {ROLLING} runs. Dashed verticals: change points ({describe()}) "
-        "with Δ % of the new level."
+        f"Verdict rule: {rule.describe()}. Band: baseline median ± 2 robust sd (1.4826 × MAD, so one outlier "
+        f"does not widen it) over the last {rule.window} runs. Line: rolling median of {ROLLING} runs. Dashed "
+        f"verticals: change points ({describe()}) with Δ % of the new level. Runs far outside the band are "
+        "drawn as ▲/▼ at the edge of the panel."
     )
 
 
-def _titles(ax, metric: str, finding: Finding | None) -> None:
+def _titles(ax, metric: str, unit: str, finding: Finding | None) -> None:
     m = METRICS[metric]
-    ax.set_title(f"{m.label} [{m.unit}] · {m.arrow} is better", loc="left", fontsize=9, fontweight="bold")
+    ax.set_title(f"{m.label} [{unit}] · {m.arrow} is better", loc="left", fontsize=9, fontweight="bold")
     if finding is not None:
         ink = TITLE_INK.get(finding.verdict, VERDICT_COLOR[finding.verdict])
         label = f"{finding.verdict.value} {fmt_change(finding)}"
         ax.set_title(label, loc="right", fontsize=9, fontweight="bold", color=ink)
 
 
-def _history(ax, history: "pd.DataFrame", rule: Rule, n_current: int) -> None:
-    """Run points, rolling median, and the baseline band over the comparison window."""
+def robust_band(window) -> tuple[float, float]:
+    """(median, robust sd = 1.4826 × median absolute deviation) of the baseline window."""
     import numpy as np
 
-    values = history["value"].to_numpy()
+    if not len(window):
+        return 0.0, 0.0
+    mid = float(np.median(window))
+    return mid, 1.4826 * float(np.median(np.abs(np.asarray(window) - mid)))
+
+
+def _limits(values, mid: float, spread: float, current: Sequence[float]) -> tuple[float, float]:
+    """y-limits holding the band, the current runs and every run within 6 robust sd of the median
+    (a single 10× spike would otherwise squash everything else into one line)."""
+    import numpy as np
+
+    # Outliers: beyond 6 robust sd and 5 % of the level (noise of 0.001 % is no outlier).
+    reach = max(6 * spread, 0.05 * abs(mid)) or 1e-9
+    near = [v for v in values if abs(v - mid) <= reach]
+    lo = min([*near, *current, mid - 2 * spread, mid * (1 - MIN_SPAN)])
+    hi = max([*near, *current, mid + 2 * spread, mid * (1 + MIN_SPAN)])
+    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
+    return max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad
+
+
+def _ticks(lo: float, hi: float) -> FuncFormatter:
+    """Tick labels with as many decimals as the axis span needs, thousands separated."""
+    import math
+
+    span = hi - lo
+    decimals = 0 if span <= 0 else max(0, min(6, 1 - math.floor(math.log10(span / 4))))
+    return FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}")
+
+
+def _history(ax, values, rule: Rule, n_current: int) -> tuple[float, float]:
+    """Run points, rolling median and the robust baseline band; returns (median, robust sd)."""
+    import numpy as np
+    import pandas as pd
+
     x = np.arange(1, len(values) + 1)
     ax.plot(x, values, "o", ms=3, color=RUN_COLOR, alpha=0.7)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # runs are counted, never 2.5
     if not len(values):
-        return
-    ax.plot(x, history["value"].rolling(ROLLING, center=True, min_periods=1).median().to_numpy(), "-", lw=1.5,
+        return 0.0, 0.0
+    ax.plot(x, pd.Series(values).rolling(ROLLING, center=True, min_periods=1).median().to_numpy(), "-", lw=1.5,
             color=MEDIAN_COLOR)
     window = values[-rule.window :]
-    mid, sd = float(np.median(window)), float(np.std(window, ddof=1)) if len(window) > 1 else 0.0
+    mid, spread = robust_band(window)
     left, right = len(values) - len(window) + 0.5, len(values) + n_current + 0.5
     # Every metric we chart is a rate, a latency or a size: a band below zero would only mislead.
-    ax.fill_between([left, right], max(0.0, mid - 2 * sd), mid + 2 * sd, color=BAND_COLOR, alpha=0.45, lw=0)
+    ax.fill_between([left, right], max(0.0, mid - 2 * spread), mid + 2 * spread, color=BAND_COLOR, alpha=0.45, lw=0)
     ax.plot([left, right], [mid, mid], "--", lw=1, color=MEDIAN_COLOR)
+    return mid, spread
 
 
-def _panel(ax, metric: str, history: "pd.DataFrame", current: list[float], finding: Finding | None,
+def _clip_outliers(ax, values, low: float, high: float) -> None:
+    """Runs beyond the panel's limits, drawn as triangles on its edge."""
+    for i, v in enumerate(values, start=1):
+        if v > high or v < low:
+            ax.plot([i], [high if v > high else low], "^" if v > high else "v", ms=6, color=RUN_COLOR,
+                    clip_on=False)
+
+
+def _run_labels(ax, runs: "pd.DataFrame", n_current: int) -> None:
+    """x ticks at a few runs, labelled by date and short commit; the current runs read "now"."""
+    same_day = len({f"{t:%Y-%m-%d}" for t in runs["timestamp"]}) < len(runs) / 2  # several runs a day: add hours
+    stamps = [(f"{t:%m-%d %H:%M}" if same_day else f"{t:%Y-%m-%d}", str(sha)[:7])
+              for t, sha in zip(runs["timestamp"], runs["git_sha"])]
+    total = len(stamps)
+    step = max(1, (total + 5) // 6)
+    ticks = sorted({*range(1, total + 1, step), total} - {0}) if total else []
+    labels = [f"{'now' if i > total - n_current else stamps[i - 1][0]}\n{stamps[i - 1][1]}" for i in ticks]
+    ax.set_xticks(ticks, labels, fontsize=7)
+
+
+def _panel(ax, metric: str, history: "pd.DataFrame", current: "pd.DataFrame", finding: Finding | None,
            cps: Sequence[ChangePoint], rule: Rule) -> None:
     import numpy as np
 
-    _titles(ax, metric, finding)
-    if history.empty and not current:
-        ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#777777")
-        return
-    _history(ax, history, rule, len(current))
-    ax.yaxis.set_major_formatter(THOUSANDS)
-    if current:
+    raw, now = history["value"].to_numpy(), current["value"].tolist()
+    unit, factor = scale_for(METRICS[metric].unit, [*raw, *now])
+    values, cur = raw * factor, [v * factor for v in now]
+    _titles(ax, metric, unit, finding)
+    mid, spread = _history(ax, values, rule, len(cur))
+    if cur:
         color = VERDICT_COLOR[finding.verdict] if finding else "#000000"
-        xc = np.arange(len(history) + 1, len(history) + len(current) + 1)
-        ax.plot(xc, current, "D", ms=7, color=color, markeredgecolor="black", markeredgewidth=0.6)
+        xc = np.arange(len(values) + 1, len(values) + len(cur) + 1)
+        ax.plot(xc, cur, "D", ms=7, color=color, markeredgecolor="black", markeredgewidth=0.6)
+    low, high = _limits(values, mid, spread, cur)
+    ax.set_ylim(low, high)
+    _clip_outliers(ax, values, low, high)
+    ax.set_xlim(0.5, len(values) + len(cur) + 0.5)
+    _run_labels(ax, pd_concat(history, current), len(cur))
+    ax.yaxis.set_major_formatter(_ticks(low, high))
     for cp in cps:
         ax.axvline(cp.index + 0.5, ls="--", lw=1.2, color=CP_COLOR)
         ax.text(cp.index + 0.5, 0.97, fmt_pct(cp.change_pct), transform=ax.get_xaxis_transform(), **CP_LABEL)
 
 
-def _legend(ax, rule: Rule) -> None:
+def pd_concat(*frames: "pd.DataFrame") -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)
+
+
+def _legend(ax, rule: Rule, notes: Sequence[str]) -> None:
     ax.axis("off")
     handles = [
         Line2D([], [], ls="", marker="o", ms=4, color=RUN_COLOR, label="history run"),
         Line2D([], [], lw=1.5, color=MEDIAN_COLOR, label=f"rolling median ({ROLLING} runs)"),
-        Patch(color=BAND_COLOR, alpha=0.45, label="baseline median ± 2 sd"),
+        Patch(color=BAND_COLOR, alpha=0.45, label="baseline median ± 2 robust sd"),
         Line2D([], [], ls="--", color=CP_COLOR, label="change point (Δ %)"),
     ]
     handles += [Line2D([], [], ls="", marker="D", ms=7, color=VERDICT_COLOR[v], markeredgecolor="black",
                        label=f"current run: {v.value}") for v in VERDICT_ORDER[:4]]
     ax.legend(handles=handles, loc="upper left", ncols=2, frameon=False, fontsize=9, borderaxespad=0.5,
               columnspacing=1.2)
-    ax.text(0.0, 0.0, textwrap.fill(caption(rule), 80), transform=ax.transAxes, fontsize=8, va="bottom",
-            color="#333333")
+    text = "\n".join([textwrap.fill(n, 90) for n in notes] + [textwrap.fill(caption(rule), 90)])
+    ax.text(0.0, 0.0, text, transform=ax.transAxes, fontsize=7.5, va="bottom", color="#333333")
 
 
 def build_processor_figure(
@@ -138,10 +208,12 @@ def build_processor_figure(
     rule: Rule | None = None,
     notes: Sequence[str] = (),
 ) -> Figure:
-    """One processor's trends: 7 gated-metric panels in vocabulary order plus a legend panel.
+    """One processor's trends: a panel per gated metric with data (vocabulary order) plus a legend
+    panel; metrics that are zero in every run are named in a note instead of drawn flat.
 
     ``history``/``current`` have the run columns; history is drawn oldest first, without runs
-    that are also in ``current``.
+    that are also in ``current``. ``notes`` about this processor (runs skipped as not comparable)
+    go under the legend.
     """
     rule = rule or Rule()
     order = ["timestamp", "run_id"]
@@ -149,16 +221,28 @@ def build_processor_figure(
     mine = mine.sort_values(order, kind="stable")
     now = current[current["processor"] == processor].sort_values(order, kind="stable")
     by_metric = {f.metric: f for f in gated_findings(findings) if f.processor == processor}
+    series = {m: (mine[mine["metric"] == m].reset_index(drop=True), now[now["metric"] == m]) for m in METRIC_NAMES}
+    drawn = [m for m, (h, c) in series.items() if (h["value"] != 0).any() or (c["value"] != 0).any()]
+    silent = [m for m in METRIC_NAMES if m not in drawn]
+    mine_notes = [n.split(": ", 1)[1] for n in notes if n.startswith(f"{processor}: ")]
+    if silent:
+        zero = [METRICS[m].label for m in silent if len(series[m][0]) or len(series[m][1])]
+        missing = [METRICS[m].label for m in silent if not (len(series[m][0]) or len(series[m][1]))]
+        mine_notes += ([f"zero in every run (not drawn): {', '.join(zero)}"] if zero else []) + (
+            [f"not measured: {', '.join(missing)}"] if missing else [])
+    rows = (len(drawn) + 2) // 2
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(12, 12.5), dpi=DPI)  # fixed margins: half the time of a layout engine
-        axes = fig.subplots(4, 2, gridspec_kw=PANEL_GRID).ravel()
-        for ax, metric in zip(axes, METRIC_NAMES):
-            series = mine[mine["metric"] == metric].reset_index(drop=True)
-            cur = now.loc[now["metric"] == metric, "value"].tolist()
-            _panel(ax, metric, series, cur, by_metric.get(metric), changepoints.get((processor, metric), ()), rule)
-        for ax in axes[-3:-1]:
-            ax.set_xlabel("run (oldest → newest; diamonds: current)")
-        _legend(axes[-1], rule)
+        fig = Figure(figsize=(12, 3.1 * rows + 0.75), dpi=DPI)  # fixed margins: half the time of a layout engine
+        height = 3.1 * rows + 0.75
+        grid = {**PANEL_GRID, "top": 1 - 0.75 / height, "bottom": 0.45 / height}
+        axes = fig.subplots(rows, 2, gridspec_kw=grid, squeeze=False).ravel()
+        for ax, metric in zip(axes, drawn):
+            history_m, current_m = series[metric]
+            _panel(ax, metric, history_m, current_m, by_metric.get(metric),
+                   changepoints.get((processor, metric), ()), rule)
+        for ax in axes[len(drawn):-1]:
+            ax.axis("off")
+        _legend(axes[-1], rule, mine_notes)
         fig.suptitle(f"{processor}: {count_line(count_verdicts(by_metric.values()))}", fontsize=13, fontweight="bold")
     return fig
 
