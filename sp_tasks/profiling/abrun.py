@@ -12,9 +12,9 @@ Shell. The flow:
 4. **Rounds**: round i starts every copy without its checkpoint — base and head together, so
    both read the same sample documents from the start, in the same ticks, under the same load
    on the machine — samples their stats for ``duration`` seconds (one list call per sample for
-   all of them), and stops them. The emulator ticks processors in the order they started, ABAB…
-   within each tick; base copies start first in even rounds and head copies in odd ones, so no
-   side always goes first. Each processor's latency is its own (the emulator stamps a document
+   all of them), and stops them. The emulator ticks the running processors one after another,
+   base and head copies interleaved; the start requests go out base first in even rounds and
+   head first in odd ones. Each processor's latency is its own (the emulator stamps a document
    when its processor pulls it), so one side's work does not enter the other's numbers.
 5. **Always clean up**: stop and delete every copy — after success, failure, Ctrl-C or SIGTERM
    (turned into KeyboardInterrupt for the duration; during the clean-up itself further signals are
@@ -126,15 +126,12 @@ def create_copies(runner: "Runner", copies: Sequence[Any], base: DesiredState, h
 
 
 def _switch(runner: "Runner", names: Sequence[str], kind: K, tiers: dict[str, str]) -> None:
-    """Start (fresh, no checkpoint) or stop the copies one after another, in ``names`` order: the
-    emulator ticks its processors in the order they started."""
-    if not names:
-        return
-    chain = Chain(Phase.PROCESSORS, "processor", names[0])
-    for n in names:
-        chain.add(kind, Target("processor", n),
-                  {"tier": tiers[n], "resumeFromCheckpoint": False} if kind is K.START_PROCESSOR else {})
-    _apply(runner, [chain], DesiredState(), f"{kind.value.replace('_', ' ')} its copies")
+    """Start (fresh, no checkpoint) or stop the copies, all at once: the executor sends in parallel
+    and waits for each to settle (Atlas and the emulator take a while per transition)."""
+    chains = [Chain(Phase.PROCESSORS, "processor", f"{i:03d}").add(
+        kind, Target("processor", n), {"tier": tiers[n], "resumeFromCheckpoint": False}
+        if kind is K.START_PROCESSOR else {}) for i, n in enumerate(names)]
+    _apply(runner, chains, DesiredState(), f"{kind.value.replace('_', ' ')} its copies")
 
 
 def _one_round(runner: "Runner", names: list[str], tiers: dict[str, str], *, duration: float, interval: float,
@@ -166,8 +163,7 @@ def run_rounds(runner: "Runner", pairings: Sequence[Pairing], copies: Sequence[A
     for i in range(rounds):
         order = (BASE, HEAD) if i % 2 == 0 else (HEAD, BASE)
         names = [abcopies.copy_name(p.name, side) for side in order for p in measured]
-        say(f"round {i + 1}/{rounds}: {len(measured)} processor(s) × base and head together, {order[0]} started "
-            f"first, {duration:g} s")
+        say(f"round {i + 1}/{rounds}: {len(measured)} processor(s) × base and head together, {duration:g} s")
         started = pd.Timestamp(runner.clock.now())
         summary = _one_round(runner, names, tiers, duration=duration, interval=interval, say=say)
         side = summary["processor"].map(lambda n: BASE if n.endswith(abcopies.SUFFIX[BASE]) else HEAD)
