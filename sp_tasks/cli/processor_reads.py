@@ -35,7 +35,8 @@ def register(commands, common, scope) -> None:
                          help="seconds to sample (default 60)")
     profile.add_argument("--interval", type=checked(options.positive_float, "--interval"), default=5.0,
                          help="seconds between samples (default 5)")
-    profile.add_argument("--record", action="store_true", help="append the run to baselines/<env>/history.csv")
+    profile.add_argument("--record", action="store_true",
+                         help="append the run to the history (baselines/<env>/, or .sp/<env>/ with PERF_ARTIFACTS=.sp)")
     profile.add_argument("--output", metavar="FILE",
                          help="FILE.json: the profile JSON document; any other name: the raw samples CSV "
                               "(default .sp/<env>/samples.csv)")
@@ -166,6 +167,9 @@ def cmd_profile(ctx) -> int:
     # the function it is built on (sp_tasks.profiling.record.run_profile).
     from sp_tasks.clock import SystemClock
     from sp_tasks.profiling.collect import progress_bar
+    from sp_tasks.gitrev import uncommitted
+    from sp_tasks.profiling.fingerprints import settings_environment
+    from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.record import run_profile
     from sp_tasks.settings import load_thresholds_file
 
@@ -180,7 +184,9 @@ def cmd_profile(ctx) -> int:
                           interval=ctx.args.interval, processors=names, thresholds=thresholds,
                           thresholds_source=source, record=ctx.args.record,
                           output=None if document_file else ctx.args.output, progress=progress_bar(),
-                          on_note=ctx.progress)
+                          on_note=ctx.progress, paths=paths_for(ctx.settings),
+                          environment=settings_environment(ctx.settings),
+                          uncommitted=uncommitted(ctx.settings.root) if ctx.args.record else ())
     if ctx.json or document_file:
         document = _profile_document(ctx, outcome, thresholds, source)
         if document_file:

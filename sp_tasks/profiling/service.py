@@ -148,8 +148,26 @@ def _markdown(
 ) -> str:
     from sp_tasks.reporting.markdown import ReportContext, render_report
 
-    ctx = ReportContext(env, cmp.baseline, cmp.current_desc, dict(links), overview, cmp.notes)
+    ctx = ReportContext(env, cmp.baseline, cmp.current_desc, dict(links), overview, cmp.notes, _trends(cmp))
     return render_report(cmp.findings, context=ctx, rule=cmp.rule, changepoints=cmp.changepoints, sections=sections)
+
+
+def _trends(cmp: Comparison) -> dict[tuple[str, str], str]:
+    """(processor, metric) -> the baseline window's runs ▸ the current runs, as one sparkline scale."""
+    from sp_tasks.reporting.format import sparkline
+
+    order = ["timestamp", "run_id"]
+    base = {k: g["value"].tolist()[-cmp.rule.window:] for k, g in
+            cmp.history.sort_values(order, kind="stable").groupby(["processor", "metric"], sort=False)}
+    cur = {k: g["value"].tolist() for k, g in
+           cmp.current.sort_values(order, kind="stable").groupby(["processor", "metric"], sort=False)}
+    out = {}
+    for key in {(f.processor, f.metric) for f in cmp.findings}:
+        both = base.get(key, []) + cur.get(key, [])
+        if both:
+            lo, hi = min(both), max(both)
+            out[key] = f"{sparkline(base.get(key, []), lo, hi)}▸{sparkline(cur.get(key, []), lo, hi)}"
+    return out
 
 
 def _chart_inputs(cmp: Comparison) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Layout (regression.md §5.1): a title with verdict counts, one line on baseline/current/rule,
 any extra ``sections`` (the hook for deploy/plan/health sections, rendered in the given order
 right after the title), a table per processor (metric, better direction, baseline median ± run
-sd, current, Δ, p, floor, verdict; gated metrics only), chart links, notes, a collapsed
+sd, current, Δ, p, floor, a sparkline of the baseline runs ▸ the current ones, verdict; gated
+metrics only), chart links, notes, a collapsed
 ``<details>`` block with the history's change points, and the rule's parameters in the footer.
 Processors with a regression come first, then the others by name. No clock, no randomness: the
 same input gives the same bytes.
@@ -42,6 +43,7 @@ class ReportContext:
     chart_links: Mapping[str, str] = field(default_factory=dict)  # processor -> relative path
     overview_link: str | None = None
     notes: Sequence[str] = ()
+    trends: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (processor, metric) -> sparkline
 
 
 def _title(findings: Sequence[Finding], ctx: ReportContext) -> str:
@@ -50,7 +52,7 @@ def _title(findings: Sequence[Finding], ctx: ReportContext) -> str:
     return f"## {mark} ASP profile `{ctx.env}`: {count_line(counts)}"
 
 
-def _row(f: Finding) -> str:
+def _row(f: Finding, trend: str = "") -> str:
     m = METRICS[f.metric]
     spread = f" ± {fmt_number(f.baseline_sd)}" if f.baseline_sd is not None else ""
     baseline = f"{fmt_value(f.baseline_median, m.unit)}{spread}" if f.baseline_median is not None else "—"
@@ -63,6 +65,7 @@ def _row(f: Finding) -> str:
         fmt_change(f),
         fmt_p(f.p_value),
         fmt_floor(f.floor_pct),
+        f"`{trend}`" if trend else "—",
         fmt_verdict(f),
     )
     return "| " + " | ".join(cells) + " |"
@@ -73,9 +76,9 @@ def _processor_section(name: str, findings: Sequence[Finding], ctx: ReportContex
     lines = [
         f"### `{name}` — {counts}",
         "",
-        "| | Metric | Better | Baseline (median ± run sd) | Current | Δ | p | Floor | Verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
-        *(_row(f) for f in findings),
+        "| | Metric | Better | Baseline (median ± run sd) | Current | Δ | p | Floor | Runs ▸ current | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *(_row(f, ctx.trends.get((f.processor, f.metric), "")) for f in findings),
     ]
     if name in ctx.chart_links:
         lines += ["", f"![{name} trends]({ctx.chart_links[name]})"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sp_tasks.profiling.regression import Rule
+from sp_tasks.profiling.service import _trends
 from sp_tasks.reporting.markdown import ReportContext, render_report
 
 GOLDEN = Path(__file__).parent / "golden" / "report.md"
@@ -11,7 +12,8 @@ GOLDEN = Path(__file__).parent / "golden" / "report.md"
 
 def render(comparison, **kw):
     ctx = ReportContext("staging", comparison.baseline, comparison.current_desc,
-                        {"orders_enrich": "charts/trends-orders_enrich.png"}, "charts/overview.png", comparison.notes)
+                        {"orders_enrich": "charts/trends-orders_enrich.png"}, "charts/overview.png", comparison.notes,
+                        _trends(comparison))
     return render_report(comparison.findings, context=ctx, rule=comparison.rule,
                          changepoints=comparison.changepoints, **kw)
 
@@ -38,7 +40,7 @@ def test_title_counts_and_rows(comparison):
     first = text.splitlines()[0]
     assert first.startswith("## ⚠️ ASP profile `staging`: 2 regressions · 1 improvement")
     assert "| 🔴 | latency p99 | ↓ lower |" in text
-    dlq = "| 🔴 | DLQ rate | ↓ lower | 0.00 msg/s ± 0.00 | 0.1 msg/s | new | — | 0 % | regression (new; the baseline had none) |"
+    dlq = "| 🔴 | DLQ rate | ↓ lower | 0.00 msg/s ± 0.00 | 0.1 msg/s | new | — | 0 % | `▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▸▃▆█` | regression (new; the baseline had none) |"
     assert dlq in text
     assert "| ➖ | memory | ↓ lower | — | " in text  # new_processor: no history
     assert "![orders_enrich trends](charts/trends-orders_enrich.png)" in text
