@@ -46,15 +46,27 @@ def check_ab_options(rounds: Any, duration: Any, interval: Any) -> None:
     check_options(duration, interval)
 
 
+def base_commit(settings: Any, base_ref: str) -> str:
+    """``--base`` as a commit sha; UsageError naming the fix when Git does not know it."""
+    from sp_tasks.errors import UsageError
+    from sp_tasks.gitrev import resolve
+
+    try:
+        return resolve(settings.root, base_ref)
+    except ConfigError:
+        raise UsageError(f"--base {base_ref!r} is not a commit this checkout knows: give a branch, tag or sha, "
+                         "e.g. --base origin/main (in CI, check out with fetch-depth: 0)") from None
+
+
 def measure(settings: Any, runner: Any, *, base_ref: str, rounds: int, duration: float, interval: float,
             say: Callable[[str], None]) -> AbReport:
     """Run perf-ab against ``runner``'s workspace and return the report (verdicts with the default rule)."""
     from sp_tasks.desired import load_desired
-    from sp_tasks.gitrev import current_sha, desired_at_ref, resolve, uncommitted
+    from sp_tasks.gitrev import current_sha, desired_at_ref, uncommitted
     from sp_tasks.profiling.abrun import perf_ab
     from sp_tasks.profiling.fingerprints import settings_environment
 
-    base_sha = resolve(settings.root, base_ref)
+    base_sha = base_commit(settings, base_ref)
     head = load_desired(settings)  # invalid definitions stop here: nothing is sent
     base = desired_at_ref(settings, base_sha)
     head_sha, dirty = current_sha(settings.root), bool(uncommitted(settings.root, ("processors", "connections")))
@@ -129,6 +141,7 @@ def run_perf_ab(settings: Any, *, base_ref: str = "HEAD", rounds: int = 5, durat
     if from_last_run:
         return publish(judge(load(directory), rule), directory, images=images)
     check_ab_options(rounds, duration, interval)
+    base_commit(settings, base_ref)  # a bad --base is refused before the emulator starts or Atlas is called
     if runner is None:
         runner = _runner(settings)
     report = judge(measure(settings, runner, base_ref=base_ref, rounds=rounds, duration=duration,

@@ -6,6 +6,7 @@ the sample stream at 200 documents/s per processor so the emulator keeps up on a
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -121,3 +122,17 @@ def test_a_copy_that_cannot_be_created_fails_the_run_and_removes_the_others(repo
     with pytest.raises(DeployError, match="perf-ab could not create its copies"):
         perf_ab(repo)
     assert copies_left(repo) == []
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"base_ref": "nosuch"}, "--base 'nosuch' is not a commit this checkout knows"),
+    ({"rounds": 2}, "--runs 2: give a whole number of rounds, at least 3"),
+    ({"interval": 5.0}, "--interval (5 s) is longer than --duration (1 s)"),
+])
+def test_bad_options_are_refused_before_any_request(repo, kw, message):
+    from sp_tasks.errors import UsageError
+
+    with pytest.raises(UsageError, match=re.escape(message)):
+        abtask.run_perf_ab(repo.settings(), runner=repo.runner(), say=lambda _: None,
+                           **{"base_ref": "HEAD", **FAST, **kw})
+    assert repo.emulator.requests_served()["total"] == 0
