@@ -215,15 +215,19 @@ def _flag(key: str, text: str | None, default: bool, problems: list[str]) -> boo
 
 
 def load_thresholds_file(path: Path) -> dict[str, Any]:
-    """A thresholds.json given on the command line (``sp processors profile --thresholds FILE``);
-    ConfigError naming the file and every problem in it."""
-    if not Path(path).is_file():
-        raise ConfigError(f"--thresholds {path}: no such file (a JSON object of limits, as environments/<env>/"
-                          "thresholds.json)")
+    """A thresholds.json given on the command line (``sp processors profile --thresholds FILE``),
+    checked whole before anything is sampled: DataFileError (exit 4) naming the file and every
+    problem in it."""
+    from sp_tasks.profiling.thresholds import parse_thresholds
+
     problems: list[str] = []
     doc = _load_thresholds(Path(path), problems, str(path))
+    try:
+        parse_thresholds(doc, source=str(path))  # unknown keys too, not only after a 60 s run
+    except ConfigError as err:
+        problems.append(str(err))
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise DataFileError("\n".join(problems))
     return doc
 
 

@@ -175,9 +175,11 @@ def cmd_profile(ctx) -> int:
 
     names = ctx.selected(required=False) or sorted(ctx.git_names(PROCESSOR))
     if ctx.args.thresholds:
-        thresholds, source = load_thresholds_file(ctx.args.thresholds), ctx.args.thresholds
+        path = options.readable_file("--thresholds", ctx.args.thresholds)
+        thresholds, source = load_thresholds_file(path), ctx.args.thresholds
     else:
         thresholds, source = ctx.settings.thresholds, f"environments/{ctx.settings.name}/thresholds.json"
+    options.writable_file("--output", ctx.args.output)
     document_file = ctx.args.output if (ctx.args.output or "").lower().endswith(".json") else None
     outcome = run_profile(ctx.client.list_processors, SystemClock(), env=ctx.settings.name, root=ctx.settings.root,
                           git_sha=current_sha(ctx.settings.root), duration=ctx.args.duration,

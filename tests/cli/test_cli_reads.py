@@ -51,6 +51,26 @@ def test_list_marks_processors_git_does_not_define(deployed, sp):
     assert [p["name"] for p in listed] == ["hot"] and listed[0]["pipeline"] == FILTER["pipeline"]
 
 
+def test_list_json_has_the_seeds_status_and_summary(deployed, sp):
+    assert sp("processors", "stop", "-p", "logger").code == 0
+    doc = sp("processors", "list", "--format", "json").json
+    assert {p["name"]: p["status"] for p in doc["processors"]} == {p["name"]: p["state"] for p in doc["processors"]} \
+        == {"hot": "STARTED", "per_group": "STARTED", "logger": "STOPPED"}
+    assert doc["summary"] == {"total": 3, "running": 2, "stopped": 1, "failed": 0, "created": 0, "other": 0}
+    assert "3 processor(s): 2 running, 1 stopped" in sp("processors", "list").out
+
+
+def test_profile_thresholds_file_is_checked_before_sampling(deployed, sp, tmp_path):
+    deployed.emulator.admin("DELETE", "requests")
+    missing = sp("processors", "profile", "--thresholds", str(tmp_path / "nope.json"), "--duration", "30")
+    assert missing.code == 4 and "nope.json" in missing.err
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"memory_mb": 512, "latency_p999": 3}')
+    wrong = sp("processors", "profile", "--thresholds", str(odd), "--duration", "30")
+    assert wrong.code == 4 and "latency_p999" in wrong.err
+    assert deployed.emulator.requests_served()["total"] == 0  # nothing sampled
+
+
 def test_test_validates_only_the_named_files_and_exits_4_on_errors(project, sp):
     project.write("processors", {"name": "broken", "pipeline": [{"$match": {}}]})
     assert sp("processors", "test", "-p", "hot").code == 0
