@@ -95,6 +95,8 @@ def test_the_background_emulator_starts_with_a_scrubbed_environment(tmp_path, mo
         environ = Path(f"/proc/{started.pid}/environ").read_bytes().split(b"\0")
         names = {item.split(b"=", 1)[0].decode() for item in environ if item}
         assert not set(secrets) & names and "SP_EMULATOR_PRIVATE_KEY" in names
+        assert "listening on" in (tmp_path / "emu" / daemon.OUT_FILE).read_text()
+        assert (tmp_path / "emu" / daemon.LOG_FILE).exists()  # its log, rotated by size
     finally:
         daemon.stop(tmp_path / "emu", port)
 

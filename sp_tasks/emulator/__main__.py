@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import signal
 import socket
 import threading
@@ -11,6 +12,7 @@ import sys
 from sp_tasks.emulator import lifecycle
 from sp_tasks.emulator.backend import DEFAULT_SAMPLE_RATE, Backend
 from sp_tasks.emulator.daemon import code_fingerprint, free_port
+from sp_tasks.emulator.documents import Retention
 from sp_tasks.emulator.errors import ApiError
 from sp_tasks.emulator.server import EmulatorServer
 
@@ -42,19 +44,30 @@ def main(argv: list[str] | None = None) -> int:
                              + ", ".join(f"{k} (default {v:g})" for k, v in lifecycle.DEFAULT_DELAYS.items()))
     parser.add_argument("--no-delays", action="store_true",
                         help="settle every transition inside its request (tests that do not test waiting)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="another Host name to answer to, e.g. with --host 0.0.0.0 (default: loopback only)")
+    parser.add_argument("--max-documents", type=_positive, default=Retention.documents, metavar="N",
+                        help=f"newest documents kept per sink collection (default {Retention.documents})")
+    parser.add_argument("--log-file", help="log here, rotated at --log-max-bytes (default: stderr)")
+    parser.add_argument("--log-max-bytes", type=_positive, default=5_000_000, metavar="N",
+                        help="size at which --log-file rotates; one old file is kept (default 5000000)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     delays = _delays(args, parser)
+    handlers = [logging.handlers.RotatingFileHandler(args.log_file, maxBytes=args.log_max_bytes, backupCount=1)
+                ] if args.log_file else None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+                        format="%(asctime)s %(levelname)s %(message)s", handlers=handlers)
     code_fingerprint()  # fix the identity of the code this process runs, before anyone edits it
     problem = _cannot_listen(args.host, args.port)  # before the backend resumes any processor
     if problem:
         print(problem, file=sys.stderr)
         return 1
     backend = Backend(args.data_dir, sample_rate=args.sample_rate, delays=delays)
+    if backend.runtime is not None:
+        backend.runtime.documents.retention = Retention(documents=args.max_documents)
     try:
-        server = EmulatorServer(backend, args.host, args.port)
+        server = EmulatorServer(backend, args.host, args.port, aliases=tuple(args.allowed_host))
     except OSError as err:  # lost a race for the port since the check
         backend.close()
         print(_listen_error(args.host, args.port, err), file=sys.stderr)
@@ -72,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
         backend.close()
     return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return int(text)
 
 
 def _cannot_listen(host: str, port: int) -> str | None:

@@ -2,7 +2,8 @@
 
 Used by ``invoke emulator.start|stop|status`` and by every task whose environment says
 ``ATLAS_BASE_URL=emulator``. The process is ``python -m sp_tasks.emulator`` detached into its own
-session, logging to ``<data-dir>/emulator.log``; ``<data-dir>/emulator.pid`` records pid and URL.
+session, logging to ``<data-dir>/emulator.log`` (rotated at 5 MB, one old file kept) and its output to
+``<data-dir>/emulator.out``; ``<data-dir>/emulator.pid`` records pid and URL.
 A running emulator is recognised by its ``/_emulator/health`` answer, so a second start reuses it.
 It starts with a scrubbed environment (:func:`emulator_environment`): it outlives the command that
 started it and needs none of the caller's credentials or connection passwords.
@@ -27,7 +28,8 @@ from sp_tasks.emulator.db import DB_FILE
 from sp_tasks.errors import ConfigError
 
 PID_FILE = "emulator.pid"
-LOG_FILE = "emulator.log"
+LOG_FILE = "emulator.log"  # the emulator's log, rotated by size (python -m sp_tasks.emulator --log-file)
+OUT_FILE = "emulator.out"  # its stdout/stderr: the start line, or why it could not start
 START_TIMEOUT = 20.0
 # What the emulator process may inherit: how to run Python and find sp_tasks, its locale and
 # temporary directory, and its own key pair. Everything else (Atlas keys, KAFKA_PASSWORD…) stays out.
@@ -83,17 +85,18 @@ def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) 
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     _refuse_second_owner(data, url_for(port))
-    cmd = [sys.executable, "-m", "sp_tasks.emulator", "--port", str(port), "--data-dir", str(data)]
+    cmd = [sys.executable, "-m", "sp_tasks.emulator", "--port", str(port), "--data-dir", str(data),
+           "--log-file", str(data / LOG_FILE)]
     if sample_rate is not None:
         cmd += ["--sample-rate", str(sample_rate)]
-    with open(data / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    with open(data / OUT_FILE, "wb") as out:  # a new one per start: the log file is the history
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env=emulator_environment(os.environ))
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ConfigError(f"the emulator exited at start (code {proc.returncode}); "
-                              f"see {data / LOG_FILE}:\n{_tail(data / LOG_FILE)}")
+                              f"see {data / OUT_FILE}:\n{_tail(data / OUT_FILE)}")
         health = _health(url_for(port))
         if health is not None:
             (data / PID_FILE).write_text(json.dumps({"pid": proc.pid, "url": url_for(port)}))
@@ -101,7 +104,7 @@ def start(data_dir: str | Path, port: int, *, sample_rate: float | None = None) 
         time.sleep(0.1)
     proc.terminate()
     raise ConfigError(f"the emulator did not answer on {url_for(port)} within {START_TIMEOUT:.0f}s; "
-                      f"is the port taken? see {data / LOG_FILE}")
+                      f"is the port taken? see {data / OUT_FILE} and {data / LOG_FILE}")
 
 
 def stop(data_dir: str | Path, port: int, timeout: float = 10.0) -> bool:

@@ -7,11 +7,17 @@ read in order. Topics are keyed by (group, normalised bootstrapServers, topic, o
 partition each. Engine writes take the connection of the caller's transaction (one transaction
 per micro-batch); without one, a write opens its own. Reads return Python values (naive UTC
 datetimes, ObjectIds); ``extjson.dumps`` turns them into extended JSON for HTTP.
+
+Storage is bounded (:class:`Retention`, applied by ``prune`` every half minute): each sink
+collection keeps its newest documents like a capped collection, the change log and each topic
+their newest entries like an oplog or a Kafka retention, each ``__testLog`` its newest lines. Real
+Atlas sinks are not capped; the emulator is a development stand-in that must not fill a disk.
 """
 from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sp_tasks.emulator.db import Database
@@ -37,6 +43,7 @@ CREATE TABLE IF NOT EXISTS docstore_testlog (
 CREATE INDEX IF NOT EXISTS docstore_testlog_pid ON docstore_testlog (processor_id, seq);
 """
 TABLES = ("docstore_docs", "docstore_changes", "docstore_topics", "docstore_testlog")
+_NS = "group_id=? AND cluster=? AND db=? AND coll=?"
 WHEN_MATCHED = ("merge", "replace", "keepExisting", "fail", "delete")
 WHEN_NOT_MATCHED = ("insert", "discard", "fail")
 
@@ -58,9 +65,20 @@ def _merge_key(doc: dict, on: list[str]) -> str:
     return "on:" + extjson.canonical_key(values)
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How much the emulator keeps (``python -m sp_tasks.emulator --max-documents N``)."""
+
+    documents: int = 20_000  # per sink collection (DLQ collections included)
+    changes: int = 50_000  # change log rows, all collections
+    messages: int = 50_000  # per topic
+    log_lines: int = 10_000  # per processor's __testLog
+
+
 class DocumentStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, retention: Retention = Retention()):
         self.db = db
+        self.retention = retention
         db.ensure_schema(SCHEMA)
 
     # -- collections -------------------------------------------------------------------------
@@ -238,23 +256,28 @@ class DocumentStore:
         rows = self.db.query("SELECT line FROM docstore_testlog WHERE processor_id=? ORDER BY seq", (processor_id,))
         return [extjson.loads(r["line"]) for r in rows]
 
-    def prune(self, *, changes: int = 100_000, messages: int = 100_000, log_lines: int = 10_000) -> None:
-        """Retention, like an oplog or a Kafka topic: keep the newest rows of the append-only tables.
+    def prune(self) -> None:
+        """Apply :attr:`retention`: keep the newest rows of every collection, log and topic.
 
         A change stream or consumer further behind than that continues from the oldest row kept.
         """
+        keep = self.retention
         with self.db.transaction() as conn:
+            for ns in conn.execute("SELECT group_id, cluster, db, coll FROM docstore_docs GROUP BY group_id, "
+                                   "cluster, db, coll HAVING count(*) > ?", (keep.documents,)).fetchall():
+                conn.execute(f"DELETE FROM docstore_docs WHERE {_NS} AND seq < (SELECT seq FROM docstore_docs "
+                             f"WHERE {_NS} ORDER BY seq DESC LIMIT 1 OFFSET ?)", (*ns, *ns, keep.documents - 1))
             conn.execute("DELETE FROM docstore_changes WHERE seq <= (SELECT max(seq) FROM docstore_changes) - ?",
-                         (changes,))
+                         (keep.changes,))
             for group_id, servers, topic, end in conn.execute(
                     "SELECT group_id, servers, topic, max(off) FROM docstore_topics GROUP BY group_id, servers, topic"
             ).fetchall():
                 conn.execute("DELETE FROM docstore_topics WHERE group_id=? AND servers=? AND topic=? AND off <= ?",
-                             (group_id, servers, topic, end - messages))
+                             (group_id, servers, topic, end - keep.messages))
             for processor_id, last in conn.execute(
                     "SELECT processor_id, max(seq) FROM docstore_testlog GROUP BY processor_id").fetchall():
                 conn.execute("DELETE FROM docstore_testlog WHERE processor_id=? AND seq <= ?",
-                             (processor_id, last - log_lines))
+                             (processor_id, last - keep.log_lines))
 
     def reset(self) -> None:
         with self.db.transaction() as conn:

@@ -6,9 +6,11 @@ rate-limit budget (429; every later answer carries ``Ratelimit-*``) -> count the
 injected faults (latency, canned status) -> body (413 / 400 malformed JSON) -> handler under the
 backend lock -> an ``after_handler`` fault replaces the handler's answer. Success answers name
 the resource's own version in ``Content-Type``. Admin routes
-that change state need the key pair or the admin header first (see ``admin.py``). Nothing a
-client sends can crash the server: unexpected exceptions become 500 UNEXPECTED_ERROR and are
-logged with their traceback.
+that change state need the key pair or the admin header first (see ``admin.py``). Before all of
+that, on every route, ``guard`` refuses a request not addressed to this server (Host/Origin: 403);
+it also bounds bodies, workers and slow senders. Nothing a client sends can crash the server:
+unexpected exceptions become 500 UNEXPECTED_ERROR and are logged with their traceback; a client
+that goes away is noted at debug level only.
 """
 from __future__ import annotations
 
@@ -17,12 +19,12 @@ import logging
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sp_tasks.atlas import paths, unconfirmed
-from sp_tasks.emulator import admin, errors, protocol
+from sp_tasks.emulator import admin, errors, guard, protocol
 from sp_tasks.emulator.backend import Backend
 from sp_tasks.emulator.handlers import HANDLERS, Request
 
@@ -37,6 +39,22 @@ class _Handler(BaseHTTPRequestHandler):
     # the delayed ACK (~40 ms) on every small response.
     disable_nagle_algorithm = True
 
+    def handle_one_request(self) -> None:
+        # Idle keep-alive connections give their worker back soon; a request, once it starts,
+        # has limits.read_s for its line and headers, and each socket read limits.recv_s.
+        limits = self.server.limits
+        self.connection.settimeout(limits.idle_s)
+        try:
+            if not self.rfile.peek(1):
+                self.close_connection = True
+                return
+        except (TimeoutError, OSError):
+            self.close_connection = True
+            return
+        self.connection.settimeout(limits.recv_s)
+        self.server.deadlines.arm(self.connection, limits.read_s)
+        super().handle_one_request()
+
     def do_GET(self) -> None:
         self._dispatch()
 
@@ -49,10 +67,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self._body = None  # handler instances are reused across keep-alive requests
         self._limits: dict[str, str] = {}  # Ratelimit-* headers once the call is counted
+        self.server.deadlines.arm(self.connection, None)  # line and headers are in
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         backend = self.server.backend
         try:
+            wrong_host = guard.host_problem(self.headers, self.server.server_address[1], self.server.aliases)
+            if wrong_host:  # a DNS-rebinding page, or a request meant for another server
+                self.close_connection = True
+                return self._send(403, errors.ApiError(403, "INVALID_HOST", wrong_host).envelope())
             if url.path.startswith(admin.PREFIX):
                 if not admin.caller_allowed(backend, self.command, self.path, self.headers):
                     self._read_raw()
@@ -71,6 +94,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._api(backend, url.path, query)
         except errors.ApiError as exc:
             self._send(exc.status, exc.envelope(), headers=exc.headers)
+        except (ConnectionError, TimeoutError):  # the client went away or sent too slowly: not news
+            self.close_connection = True
+            log.debug("client went away during %s %s", self.command, url.path)
         except Exception:  # the server must survive anything a client sends
             log.exception("unexpected error serving %s %s", self.command, url.path)
             self._send(500, errors.ApiError(500, errors.UNEXPECTED_ERROR, "Unexpected error.").envelope())
@@ -122,13 +148,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_raw(self) -> bytes:
         if self._body is not None:
             return self._body
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > unconfirmed.MAX_BODY_BYTES:
-            self.close_connection = True  # don't read 16 MB+ just to refuse it
+        self.server.deadlines.arm(self.connection, self.server.limits.read_s)
+        try:
+            self._body = guard.read_body(self.rfile, self.headers, unconfirmed.MAX_BODY_BYTES)
+        except guard.BodyError as err:
+            self.close_connection = True  # where the next request starts is unknown now
             self._body = b""
-            raise errors.ApiError(413, "REQUEST_TOO_LARGE",
-                                  f"Request body of {length} bytes exceeds {unconfirmed.MAX_BODY_BYTES} bytes.")
-        self._body = self.rfile.read(length) if length else b""
+            raise errors.ApiError(err.status, err.code, err.detail) from None
+        finally:
+            self.server.deadlines.arm(self.connection, None)
         return self._body
 
     def _read_json(self) -> Any:
@@ -162,13 +190,17 @@ def _fault_body(status: int) -> dict[str, Any]:
     return errors.ApiError(status, code, "Injected fault.").envelope()
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
+class EmulatorServer(guard.BoundedWorkers, HTTPServer):
+    """``aliases``: more host names the server answers to (for ``--host 0.0.0.0`` behind a name)."""
+
     allow_reuse_address = True
 
-    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0, *, aliases: tuple[str, ...] = (),
+                 limits: guard.Limits = guard.Limits()):
         super().__init__((host, port), _Handler)
         self.backend = backend
+        self.aliases = (*aliases, *(() if host in ("", "0.0.0.0", "::") else (host,)))
+        self.init_workers(limits)
         self._thread: threading.Thread | None = None
 
     @property
@@ -181,6 +213,10 @@ class EmulatorServer(ThreadingHTTPServer):
         self._thread = threading.Thread(target=self.serve_forever, name="sp-emulator", daemon=True)
         self._thread.start()
         return self
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.close_workers()
 
     def stop(self) -> None:
         self.shutdown()

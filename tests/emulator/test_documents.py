@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sp_tasks.emulator.db import Database
-from sp_tasks.emulator.documents import DocumentStore
+from sp_tasks.emulator.documents import DocumentStore, Retention
 from sp_tasks.emulator.engine import extjson
 
 T = datetime(2024, 8, 12, 21, 41, 1, 788000)
@@ -85,15 +85,18 @@ def test_extended_json_round_trips_dates_and_object_ids():
     assert extjson.canonical_key({"a": 1.0}) == extjson.canonical_key({"a": 1}) != extjson.canonical_key({"a": 1.5})
 
 
-def test_prune_keeps_the_newest_rows_of_append_only_tables():
-    store = DocumentStore(Database(None))
+def test_prune_keeps_the_newest_rows_of_every_collection_log_and_topic():
+    store = DocumentStore(Database(None), Retention(documents=3, changes=2, messages=2, log_lines=2))
     for i in range(5):
         store.merge("g", "C0", "db", "c", [{"_id": i}])
         store.append_topic("g", "k:1", "t", [(None, {"n": i})])
         store.append_test_log("p", [{"n": i}])
-    store.prune(changes=2, messages=2, log_lines=2)
-    assert [c["doc"]["_id"] for c in store.changes("g", "C0", None, [], 0, 10)] == [3, 4]
+    store.insert("g", "C0", "db", "small", [{"_id": "a"}, {"_id": "b"}])
+    store.merge("g", "C0", "db", "c", [{"_id": 0, "again": True}])  # an update does not make it newer
+    store.prune()
+    assert [c["doc"]["_id"] for c in store.changes("g", "C0", None, [], 0, 10)] == ["b", 0]
     assert [m["value"]["n"] for m in store.topic_messages("g", "k:1", "t")] == [3, 4]
     assert store.topic_end("g", "k:1", "t") == 5  # offsets keep counting
     assert store.test_log("p") == [{"n": 3}, {"n": 4}]
-    assert store.count("g", "C0", "db", "c") == 5  # collections are data, not logs
+    assert [d["_id"] for d in store.find("g", "C0", "db", "c")] == [2, 3, 4]  # capped: the oldest went first
+    assert store.count("g", "C0", "db", "small") == 2
