@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 PROCESSOR, CONNECTION = "processor", "connection"
 FILE_ONLY_KEYS = ("$schema", "$comment", "description")  # documentation; never sent to Atlas
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+UNCLOSED = re.compile(r"\$\{[^}]*$")  # an opening with no closing brace after it
 _NAME_AND_TYPE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(int|number|bool|string))?$")
 
 
@@ -156,11 +157,22 @@ def render(value: Any, lookup: Lookup, pointer: str, problems: list[Problem], co
         return value
     if secret_places is not None and any(is_secret_name(m.group(1).split(":")[0]) for m in PLACEHOLDER.finditer(value)):
         secret_places.append(pointer)
+    unclosed = UNCLOSED.search(value)
+    if unclosed:  # "${HIGH_COLL" would otherwise be sent as a collection name
+        problems.append(Problem(pointer, "placeholder-syntax", f"\"{unclosed.group(0)}\" has no closing brace: "
+                                                               f"write ${{{_name_in(unclosed.group(0))}}}"))
+        return value
     whole = PLACEHOLDER.fullmatch(value)
     spec = _NAME_AND_TYPE.match(whole.group(1)) if whole else None
     if spec and spec.group(2):
         return _typed(value, spec.group(1), spec.group(2), lookup, pointer, problems, config_file)
     return PLACEHOLDER.sub(lambda m: _substitute(m, lookup, pointer, problems, config_file), value)
+
+
+def _name_in(text: str) -> str:
+    """The variable name an unclosed "${NAME..." most likely meant (NAME when it has none)."""
+    found = re.match(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*(?::[a-z]+)?)", text)
+    return found.group(1) if found else "NAME"
 
 
 def _substitute(match: re.Match, lookup: Lookup, pointer: str, problems: list[Problem], config_file: str) -> str:

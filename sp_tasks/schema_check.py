@@ -50,8 +50,9 @@ def _problems(error: Any, kind: str, doc: Any) -> Iterator[Problem]:
     pointer = join("", *error.absolute_path)
     where = _where(pointer, kind, doc)
     keyword = error.validator
-    if "propertyNames" in error.schema_path:  # types with no own fields (Sample)
-        yield _unknown(join(pointer, error.instance), where, error.instance, ())
+    if "propertyNames" in error.schema_path:  # types with no own fields (Sample): the names allowed
+        allowed = tuple(error.validator_value) if keyword == "enum" else ()
+        yield _unknown(join(pointer, error.instance), where, error.instance, allowed)
     elif keyword == "additionalProperties":
         allowed = tuple(error.schema.get("properties", {}))
         for name in error.instance:
@@ -79,7 +80,7 @@ def _problems(error: Any, kind: str, doc: Any) -> Iterator[Problem]:
 def _unknown(pointer: str, where: str, name: str, allowed: tuple[str, ...]) -> Problem:
     if name in READ_ONLY:
         return Problem(pointer, "unknown-field", f"{where} has \"{name}\", a read-only field Atlas sets; remove it")
-    choices = [a for a in allowed if not a.startswith("$") and a != "description"]
+    choices = [a for a in allowed if not a.startswith("$")]  # "descripton" → "description" too
     hint = difflib.get_close_matches(name, choices, n=1)
     fix = f"did you mean \"{hint[0]}\"?" if hint else "Atlas rejects unknown fields; remove it"
     return Problem(pointer, "unknown-field", f"{where} has no field \"{name}\"; {fix}")

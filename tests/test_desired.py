@@ -78,6 +78,8 @@ def test_typed_placeholders_convert_whole_string_values():
     ("x ${MISSING} y", "unset-variable"),
     ("${N:int} partitions", "placeholder-syntax"),
     ("${not valid}", "placeholder-syntax"),
+    ("${HIGH_COLL", "placeholder-syntax"),  # no closing brace: would be sent as a collection name
+    ("coll_${A}_${B", "placeholder-syntax"),
     ("${WORD:int}", "placeholder-type"),
 ])
 def test_placeholder_problems_are_reported_and_the_text_kept(value, rule):
@@ -87,6 +89,12 @@ def test_placeholder_problems_are_reported_and_the_text_kept(value, rule):
     assert [(p.pointer, p.rule) for p in problems] == [("/a/0", rule)]
     if rule == "unset-variable":
         assert "add MISSING=... to environments/dev/config.env or export MISSING" in problems[0].message
+
+
+def test_an_unclosed_placeholder_names_the_fix():
+    problems = []
+    render("${HIGH_COLL", {"HIGH_COLL": "x"}.get, "/coll", problems)
+    assert problems[0].message == '"${HIGH_COLL" has no closing brace: write ${HIGH_COLL}'
 
 
 def test_load_desired_refuses_an_invalid_project_with_every_diagnostic(tmp_path):

@@ -15,7 +15,7 @@ from sp_tasks.secrets import connection_secrets, processor_secrets, redact
 
 MISSING = "-"
 STATS_COLUMNS = (("input_count", "INPUT"), ("output_count", "OUTPUT"), ("dlq_count", "DLQ"),
-                 ("latency_p50_ms", "P50 MS"), ("latency_p99_ms", "P99 MS"), ("memory_mb", "MEMORY MIB"))
+                 ("latency_p50_ms", "P50 MS"), ("latency_p99_ms", "P99 MS"), ("memory_mb", "MEMORY"))
 OPERATOR_COLUMNS = (("inputMessageCount", "INPUT"), ("outputMessageCount", "OUTPUT"), ("dlqMessageCount", "DLQ"),
                     ("stateSize", "STATE B"), ("maxMemoryUsage", "MAX MEM B"), ("timeSpentMillis", "TIME MS"))
 
@@ -119,8 +119,26 @@ def stats_record(doc: dict[str, Any], metrics: dict[str, float], verbose: bool) 
 
 def stats_table(records: Sequence[dict[str, Any]]) -> str:
     headers = ("NAME", "STATE", "TIER", *(label for _, label in STATS_COLUMNS))
-    rows = [[r["name"], r["state"], r["tier"], *(r[key] for key, _ in STATS_COLUMNS)] for r in records]
+    shown = {"memory_mb": memory_text}  # 2 KiB is 0.002 MiB: a MiB column would read 0
+    rows = [[r["name"], r["state"], r["tier"], *(shown.get(key, _same)(r[key]) for key, _ in STATS_COLUMNS)]
+            for r in records]
     return table(headers, rows, empty="no processors")
+
+
+def memory_text(mib: float | None) -> str | None:
+    """A size in the unit that shows it: "2.0 KiB", "12.5 MiB", "1.2 GiB"."""
+    if mib is None:
+        return None
+    size, unit = float(mib) * 1024 * 1024, "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if abs(size) < 1024:
+            break
+        size, unit = size / 1024, bigger
+    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def operators_table(record: dict[str, Any]) -> str:

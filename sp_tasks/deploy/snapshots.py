@@ -73,7 +73,9 @@ def save_snapshot(snapshot: dict[str, Any], root: Path, out: str | Path | None =
 def load_snapshot(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
-        raise DataFileError(f"snapshot {path} does not exist; list them with `ls .sp/snapshots/<env>/`")
+        where = path.parent if path.parent.is_dir() else Path(".sp") / "snapshots"
+        raise DataFileError(f"snapshot {path} does not exist; see the snapshots there are with `ls {where}`, or "
+                            "leave out --snapshot to roll back to the latest pre-deploy one")
     # Unreadable, not UTF-8, malformed or absurdly deep: DataFileError naming file, line and column.
     text = inputfiles.read_text(path, what="snapshot file")
     doc = jsonpos.parse(text, str(path), max_depth=jsonpos.MAX_DEPTH + jsonpos.ENVELOPE_DEPTH).value
