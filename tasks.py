@@ -185,6 +185,7 @@ def plan(c, env=None, detailed_exitcode=False, format="text", out=None, prune=Fa
     the_plan = runner.plan(desired, runner.live(), prune=prune, tier=tier, rotate_secrets=rotate_secrets)
     emit(_render_plan(the_plan, fmt))
     if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render.render_json(the_plan), encoding="utf-8")
     return ExitStatus.CHANGES_PRESENT if detailed_exitcode and the_plan.has_changes() else ExitStatus.SUCCESS
 

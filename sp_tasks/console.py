@@ -29,7 +29,8 @@ EXIT_CODES: dict[int, str] = {
     1: "error: bad option, unreachable or refusing Atlas, failed deploy (rolled back), declined prompt",
     2: "plan has changes (only with --detailed-exitcode, and drift)",
     3: "regression or threshold breach",
-    4: "invalid definitions (processors/, connections/, environments/); nothing was sent",
+    4: "invalid input: definitions (processors/, connections/), environment files, or a file given as an "
+       "option (missing, unreadable, malformed); nothing was sent",
     INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the final line says what was left",
 }
 HEARTBEAT_FIRST = 3.0  # a wait shorter than this needs no reassurance
@@ -47,9 +48,10 @@ def exit_code(err: BaseException) -> int:
     raise err  # a bug: keep its traceback
 
 
-def exit_codes_help(codes: tuple[int, ...] = (0, 1, 4)) -> str:
-    """The "Exit codes:" paragraph of a command's help."""
-    lines = [f"  {c:<4} {EXIT_CODES[c]}" for c in sorted({0, 1, INTERRUPTED, *codes})]
+def exit_codes_help(codes: tuple[int, ...] = ()) -> str:
+    """The "Exit codes:" paragraph of a command's help: 0, 1, 4 and 130 always (any command may be
+    given a bad environment or file, or be interrupted), plus ``codes`` (2, 3)."""
+    lines = [f"  {c:<4} {EXIT_CODES[c]}" for c in sorted({0, 1, 4, INTERRUPTED, *codes})]
     return "\n".join(["Exit codes:", *lines])
 
 
@@ -197,7 +199,7 @@ class Console:
         if isinstance(err, KeyboardInterrupt):
             message = "interrupted" + "".join(f"; {n}" for n in getattr(err, "__notes__", ()))
         else:
-            message = str(err) + "".join(f"\n{n}" for n in getattr(err, "__notes__", ()))
+            message = str(err) + "".join(f"\n{n}" for n in [*getattr(err, "__notes__", ()), *_hints(err)])
         if self.fmt == "json":
             self.data({**_carried_json(err), "ok": False, "exit_code": code,
                        "error": {"type": type(err).__name__, "message": message}})
@@ -212,6 +214,19 @@ class Console:
         with self._lock:
             self.stderr.write(text if text.endswith("\n") else text + "\n")
             self.stderr.flush()
+
+
+# Atlas error codes whose message does not say what to do; the fix, said once for every command.
+HINTS = {
+    "STREAM_TENANT_NOT_FOUND_FOR_NAME": "the workspace does not exist yet: `invoke deploy` creates it (with "
+                                        "ALLOW_CREATE_WORKSPACE=true in the environment's config.env), or create it "
+                                        "with `sp workspaces create`; check WORKSPACE_NAME and --env",
+}
+
+
+def _hints(err: BaseException) -> list[str]:
+    hint = HINTS.get(getattr(err, "error_code", None) or "")
+    return [f"fix: {hint}"] if hint else []
 
 
 def _carried_text(err: BaseException, fmt: str) -> str:

@@ -83,14 +83,17 @@ def readable_file(option: str, value: str | os.PathLike | None) -> Path | None:
 
 
 def writable_file(option: str, value: str | os.PathLike | None) -> Path | None:
-    """A file we may create or overwrite: its folder exists (or can be made) and it is no folder."""
+    """A file we may create or overwrite: no folder, and its folder exists or can be made (the
+    writer creates it: ``mkdir -p``)."""
     if value is None:
         return None
     path = Path(value)
     if path.is_dir():
         raise UsageError(f"{option} {path} is a directory: give a file name, e.g. {path / 'out.json'}")
-    parent = next((p for p in path.absolute().parents if p.exists()), None)
-    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
+    parent = next((p for p in path.absolute().parents if p.exists()), None)  # missing folders are created
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
+    if parent is None or not os.access(parent, os.W_OK):
         raise UsageError(f"{option} {path}: cannot write in {parent}; choose a writable folder")
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{option} {path} is not writable: fix its permissions or choose another file")

@@ -37,7 +37,7 @@ def test_one_mapping_from_errors_to_exit_codes():
 def test_help_lists_the_exit_codes_a_command_can_end_with():
     text = con.exit_codes_help((3,))
     assert text.startswith("Exit codes:") and "  3    regression" in text and "  130  interrupted" in text
-    assert "  4 " not in text and "  0    success" in text
+    assert "  2 " not in text and "  4    invalid input" in text and "  0    success" in text
 
 
 @pytest.mark.parametrize("environ, tty, expected", [

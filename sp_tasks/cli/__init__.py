@@ -86,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(_sniff_format(argv), command="sp")
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # name the command they were given to, not just "sp"
+            where = getattr(args, "command_path", "sp")
+            raise UsageError(f"{where}: unrecognized arguments: {' '.join(extra)} (see `{where} --help`)")
     except SystemExit as stop:  # --help (already printed)
         return stop.code if isinstance(stop.code, int) else 0
     except UsageError as err:

@@ -67,9 +67,10 @@ def cmd_stop(ctx) -> int:
 
 
 def cmd_start(ctx) -> int:
+    selected = ctx.selected(required=True)  # before any request
     docs = {p["name"]: p for p in ctx.client.list_processors()}
     live = {n: d.get("state", "") for n, d in docs.items()}
-    names = deployed(ctx, ctx.selected(required=True), live)
+    names = deployed(ctx, selected, live)
     tiers = _tiers(ctx, names)
     running = [n for n in names if live[n] in RUNNING]
     if running and ctx.args.auto:
@@ -96,9 +97,10 @@ def cmd_restart(ctx) -> int:
 
 
 def cmd_drop(ctx) -> int:
+    selected = ctx.selected(required=True)  # a missing -p is an option error: refused before any request
     runner = ctx.runner()
     live = runner.live()
-    names = deployed(ctx, ctx.selected(required=True), {p.name: p.state for p in live.processors})
+    names = deployed(ctx, selected, {p.name: p.state for p in live.processors})
     if not names:
         ctx.emit("nothing to drop: none of these processors exists in the workspace")
         return 0

@@ -87,3 +87,16 @@ def test_an_unexpected_exception_is_a_failure_and_stops_later_steps():
     result = _executor(client).apply(steps)
     assert not result.ok and "KeyError" in str(result.failure)
     assert [r.status for r in result.results] == ["failed", "not-run"]
+
+
+def test_a_long_stop_is_never_silent():
+    """Atlas checkpoints on stop and can take minutes: the wait reports itself (console heartbeats)."""
+    clock, lines = FakeClock(), []
+    client = FakeClient(p="STARTED")
+    client.stop_processor = lambda name: client.calls.append("stop")  # accepted; STOPPED only later
+    clock.on_sleep = lambda now: client.processors["p"].update(state="STOPPED") if now > 16 else None
+    executor = Executor(client, DesiredState(), clock=clock, policy=HealthPolicy(started_timeout_s=5),
+                        progress=lines.append)
+    assert executor.apply([_step(StepKind.STOP_PROCESSOR)]).ok
+    beats = [line for line in lines if line.startswith("still waiting")]
+    assert beats[0].startswith("still waiting for processor p to be STOPPED (3 s)") and len(beats) == 3

@@ -66,3 +66,42 @@ def test_an_emulator_of_another_data_directory_on_our_port_is_left_alone(tmp_pat
         assert daemon.status(tmp_path / "theirs", port).pid == theirs.pid
     finally:
         daemon.stop(tmp_path / "theirs", port)
+
+
+def test_a_task_that_starts_the_emulator_says_so_and_where(tmp_path):
+    import io
+
+    from sp_tasks import console
+    from sp_tasks.atlas.connect import base_url
+    from sp_tasks.settings import load_settings
+
+    port = _free_port()
+    env = tmp_path / "environments" / "dev"
+    env.mkdir(parents=True)
+    (env / "config.env").write_text(f"ATLAS_BASE_URL=emulator\nPROJECT_ID=0123456789abcdef01234567\n"
+                                    f"WORKSPACE_NAME=w\nEMULATOR_PORT={port}\nEMULATOR_DATA_DIR=emu\n")
+    settings = load_settings("dev", tmp_path, environ={})
+    said = io.StringIO()
+    try:
+        for _ in range(2):  # started, then reused (and then nothing is said)
+            console.run(console.Console(stderr=said), lambda: base_url(settings) and None)
+    finally:
+        daemon.stop(tmp_path / "emu", port)
+    lines = said.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"  emulator started at http://127.0.0.1:{port} (pid ")
+    assert f"{tmp_path / 'emu'}" in lines[0] and "`invoke emulator.stop -e dev` stops it" in lines[0]
+
+
+def test_the_foreground_emulator_on_a_busy_port_says_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        ran = subprocess.run([sys.executable, "-m", "sp_tasks.emulator", "--port", str(port), "--data-dir",
+                              str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in ran.stderr and "--port 0 for any free one" in ran.stderr
+    assert not (tmp_path / DB_FILE).exists()  # refused before opening (and resuming) any state
