@@ -35,6 +35,14 @@ class SpTask(Task):
         kwargs["auto_shortflags"] = False
         super().__init__(*args, **kwargs)
 
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list:
+        # invoke pops each help text it uses: a second call (invoke --help, tests) would lose them.
+        saved = dict(self.help)
+        try:
+            return super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help = saved
+
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts = super().arg_opts(name, default, taken_names)
         short = SHORT_FLAGS.get(name)

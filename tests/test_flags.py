@@ -55,3 +55,10 @@ def test_every_sp_command_uses_the_same_short_flags(path, parser):
             if len(flag) == 2:
                 assert SP_SHORT.get(flag) == action.dest, f"{path}: {flag} means {action.dest}"
     assert "Exit codes:" in build_parser().format_help()
+
+
+def test_reading_a_tasks_arguments_keeps_its_help_texts():
+    """invoke pops help texts as it reads them; the second reader (a test, --help twice) must see them too."""
+    before = dict(tasks.profile.help)
+    tasks.profile.get_arguments()
+    assert tasks.profile.help == before and "output" in before
