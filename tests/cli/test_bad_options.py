@@ -56,7 +56,7 @@ INVOKE = {
                case("-p", "hott", "-y", fix="did you mean hot?"), FORMAT, BAD_FILE],
     "rollback": [case("--snapshot", "missing.json", code=4, fix="no such file"),
                  case("--snapshot", "a.json", "--to-ref", "HEAD", fix="give either --snapshot FILE or --to-ref REV"),
-                 case("-y", code=4, fix="deploy once, or pass --snapshot FILE or --to-ref REF"), FORMAT],
+                 case("-y", code=4, fix="pass --snapshot FILE or --to-ref REV", offline=False), FORMAT],
     "drift": [FORMAT, BAD_FILE],
     "profile": [case("--duration", "abc", fix="give seconds, e.g. --duration 60"),
                 case("--duration", "2.5", "--interval", "0", fix="greater than 0"),

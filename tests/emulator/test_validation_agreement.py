@@ -56,6 +56,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("inline-oauth-client-secret", "connections/eventsKafka.json"): _INLINE,
     ("inline-schema-registry-password", "connections/solarRegistry.json"): _INLINE,
     ("inline-secret-in-processor-https-headers", "processors/solarWeather.json"): _INLINE,
+    ("placeholder-without-closing-brace", "processors/solarHigh.json"):
+        "\"${HIGH_COLL\" is a valid collection name to Atlas; sp-tasks refuses it as a ${VAR} missing its brace",
+    ("misspelled-description", "processors/solarNoted.json"):
+        "a processor file's keys other than name/pipeline/options/tier never reach Atlas; validate catches the typo",
 }
 
 
