@@ -309,6 +309,25 @@ def drift(c, env=None, format="text"):
     return ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS
 
 
+@sp_task(help={"env": "environment to check (default local)", "format": "text (default) or json"})
+def doctor(c, env=None, format="text"):
+    """Check an environment before its first deploy, reading only: credentials, project, workspace,
+    API versions, rate-limit budget, connection states, and the fields of every answer; exit 1 on
+    anything that would break a deploy."""
+    from sp_tasks import doctor as checks
+    from sp_tasks.atlas.connect import open_client
+    from sp_tasks.desired import load_project
+
+    fmt = check_format(format, ("text", "json"))
+    settings = _settings(c, env)
+    project = load_project(settings)  # only counted: doctor does not judge definitions (validate does)
+    names = tuple(f.doc["name"] for f in project.of_kind("connection") if isinstance(f.doc, dict) and "name" in f.doc)
+    report = checks.run_doctor(settings, lambda s: open_client(s, notify=current().progress),
+                               git_processors=len(project.of_kind("processor")), git_connections=names)
+    emit(checks.to_json(report) if fmt == "json" else checks.render_text(report))
+    return ExitStatus.SUCCESS if report.ok else ExitStatus.ERROR
+
+
 # -- feature environments ---------------------------------------------------------------------
 def _ask(question) -> bool:
     """Confirm an action (--yes skips it); declining raises Cancelled: exit 1."""
@@ -508,7 +527,7 @@ environments.add_task(env_destroy, "destroy")
 ns = Collection(emulator, environments)
 ns.add_task(validate)
 ns.add_task(tier_advise)
-for _task in (plan, snapshot, deploy, rollback, drift, profile, unlock):
+for _task in (plan, snapshot, deploy, rollback, drift, profile, unlock, doctor):
     ns.add_task(_task)
 for _task in (compare_baseline, charts, report, perf_ab):
     ns.add_task(_task)

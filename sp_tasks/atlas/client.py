@@ -65,6 +65,13 @@ class AtlasClient:
         path = ep.path(group_id=self.project_id, **params)
         return self.transport.request(ep, path, body=body, query=query)
 
+    def probe(self, name: str, *, query: dict | None = None, **params: str) -> requests.Response:
+        """One read, sent as every call is, answered as it came whatever its status (invoke doctor)."""
+        ep = endpoint(name)
+        if ep.method != "GET":
+            raise ValueError(f"probe reads only; {name} is a {ep.method}")
+        return self.transport.exchange(ep, ep.path(group_id=self.project_id, **params), query=query)
+
     def _pages(self, name: str, **params: str) -> Iterator[dict[str, Any]]:
         # Stop on a short page, not on totalCount: Atlas says the count "may be an estimate".
         page = 1

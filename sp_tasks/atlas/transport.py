@@ -87,6 +87,19 @@ class Transport:
     def request(self, endpoint: Endpoint, path: str, *, body: Any = None,
                 query: dict[str, Any] | None = None) -> Any:
         """Send the call; return the decoded JSON body (None when empty) or raise an AtlasError."""
+        resp = self.exchange(endpoint, path, body=body, query=query)
+        if resp.status_code >= 400:
+            raise api_error(resp, endpoint.method, endpoint.template)
+        try:
+            return resp.json() if resp.content else None
+        except ValueError:  # a 2xx that is not JSON: a proxy or captive portal, not Atlas
+            raise AtlasUnavailable(f"{endpoint.method} {path} was answered with a body that is not JSON; is "
+                                   "ATLAS_BASE_URL the Admin API (or is a proxy in the way)?") from None
+
+    def exchange(self, endpoint: Endpoint, path: str, *, body: Any = None,
+                 query: dict[str, Any] | None = None) -> requests.Response:
+        """Send the call with the retries that are safe; the last answer as it came (any status).
+        Raises AtlasUnavailable only when no answer came. ``invoke doctor`` judges answers itself."""
         method = endpoint.method
         headers = {"Accept": endpoint.accept, "User-Agent": USER_AGENT}
         if body is not None:
@@ -101,11 +114,6 @@ class Transport:
                 resp = self.session.request(method, self.base_url + path, json=body, params=query, headers=headers,
                                             timeout=(streak.connect_timeout(self.timeout[0]), self.timeout[1]))
                 streak.reset()
-                if resp.status_code < 400:
-                    return resp.json() if resp.content else None
-            except ValueError:  # a 2xx that is not JSON: a proxy or captive portal, not Atlas
-                raise AtlasUnavailable(f"{method} {path} was answered with a body that is not JSON; is "
-                                       "ATLAS_BASE_URL the Admin API (or is a proxy in the way)?") from None
             except requests.RequestException as exc:
                 # Anything requests raises: refused/connect timeout (never sent), read timeout,
                 # broken or undecodable body (maybe acted on). Only the first kind is safe for writes.
@@ -125,7 +133,7 @@ class Transport:
                 wait = self.retry.delay(attempt, resp.headers.get("Retry-After"))
                 self._wait(endpoint, attempt, wait, f"{resp.status_code} {_code(resp) or resp.reason}")
                 continue
-            raise api_error(resp, method, endpoint.template)
+            return resp
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
     def _wait(self, endpoint: Endpoint, attempt: int, seconds: float, reason: str) -> float:
