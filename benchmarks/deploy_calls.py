@@ -7,7 +7,9 @@ Reports, for a project of N processors (default 50):
   3. deploy of N changed processors with D ms of injected API latency (default 20 ms): wall time
      for the apply, compared with the critical path (the longest chain of dependent calls times
      the latency) and with the parallel bound (all calls times the latency / max_parallel).
-Run: python benchmarks/deploy_calls.py [--processors 50] [--latency-ms 20] [--repeats 3]
+The emulator settles every transition at once (``--no-delays``) so the figures count the engine's
+own calls; ``--lifecycle`` keeps its realistic delays and so counts the polling they cost too.
+Run: python benchmarks/deploy_calls.py [--processors 50] [--latency-ms 20] [--repeats 3] [--lifecycle]
 """
 from __future__ import annotations
 
@@ -64,9 +66,10 @@ def admin(url: str, method: str, name: str, body=None):
 class EmulatorProcess:
     """The emulator in its own process, as users run it (in-process it would share our GIL)."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, lifecycle: bool = False):
+        delays = [] if lifecycle else ["--no-delays"]
         self.proc = subprocess.Popen([sys.executable, "-m", "sp_tasks.emulator", "--port", "0", "--data-dir",
-                                      str(data_dir), "--sample-rate", "20"], stdout=subprocess.PIPE, text=True)
+                                      str(data_dir), "--sample-rate", "20", *delays], stdout=subprocess.PIPE, text=True)
         self.url = re.search(r"http://\S+", self.proc.stdout.readline()).group(0)
 
     def stop(self) -> None:
@@ -74,9 +77,9 @@ class EmulatorProcess:
         self.proc.wait(timeout=10)
 
 
-def run(n: int, latency_ms: float) -> dict:
+def run(n: int, latency_ms: float, lifecycle: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmulatorProcess(Path(tmp) / "emu")
+        server = EmulatorProcess(Path(tmp) / "emu", lifecycle)
         root = Path(tmp) / "project"
         try:
             write_project(root, server.url, n, 100)
@@ -132,8 +135,9 @@ def main() -> None:
     parser.add_argument("--processors", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lifecycle", action="store_true", help="keep the emulator's realistic transition delays")
     args = parser.parse_args()
-    runs = [run(args.processors, args.latency_ms) for _ in range(args.repeats)]
+    runs = [run(args.processors, args.latency_ms, args.lifecycle) for _ in range(args.repeats)]
     print(f"{args.processors} processors, {args.latency_ms:g} ms injected latency, median of {args.repeats} runs")
     for key in runs[0]:
         values = [r[key] for r in runs]
