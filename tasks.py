@@ -425,7 +425,8 @@ def profile(c, env=None, duration=None, interval=None, processor=None, output=No
                           root=settings.root, git_sha=current_sha(settings.root), duration=duration,
                           interval=interval, processors=names or None, thresholds=settings.thresholds,
                           thresholds_source=f"environments/{settings.name}/thresholds.json",
-                          record=record, output=output, progress=progress_bar(), paths=paths_for(settings),
+                          record=record, output=output, progress=progress_bar() or current().steps("profiling"),
+                          paths=paths_for(settings),
                           environment=settings_environment(settings), uncommitted=dirty, allow_dirty=allow_dirty,
                           reset=reset)
     emit(outcome.text)

@@ -78,9 +78,11 @@ def paint(text: str, style: str, enabled: bool = True) -> str:
 
 
 class Heartbeat:
-    """Says "still waiting for X (15 s)" when a wait gets long; call :meth:`tick` in the loop."""
+    """Says "still waiting for X (15 s)" when a wait gets long; call :meth:`tick` in the loop.
+    ``what`` may be a callable, for a wait whose subject changes (what is still undecided)."""
 
-    def __init__(self, what: str, clock, say: Callable[[str], None], first: float = HEARTBEAT_FIRST):
+    def __init__(self, what: str | Callable[[], str], clock, say: Callable[[str], None],
+                 first: float = HEARTBEAT_FIRST):
         self.what, self.clock, self.say = what, clock, say
         self.started = clock.monotonic()
         self.due = first
@@ -89,7 +91,8 @@ class Heartbeat:
         elapsed = self.clock.monotonic() - self.started
         if elapsed < self.due:
             return
-        self.say(f"still waiting for {self.what} ({elapsed:.0f} s)")
+        what = self.what() if callable(self.what) else self.what
+        self.say(f"still waiting for {what} ({elapsed:.0f} s)")
         step = HEARTBEAT_EVERY if elapsed < 60 else HEARTBEAT_SLOW
         while self.due <= elapsed:
             self.due += step
@@ -166,6 +169,18 @@ class Console:
         finally:
             done.set()
             ticker.join()
+
+    def steps(self, what: str, every: float = 10.0) -> Callable[[float, float], None]:
+        """A ``(done, total)`` progress for a long run where no bar can be drawn (a pipe, CI):
+        one line when it starts and one every ``every`` seconds, "profiling: 20 of 60 s"."""
+        last: list[float] = []
+
+        def show(done: float, total: float) -> None:
+            if not last or done - last[-1] >= every or (done >= total and last[-1] < total):
+                last.append(done)
+                self.progress(f"{what}: {done:.0f} of {total:g} s")
+
+        return show
 
     # -- prompts ----------------------------------------------------------------------------
     @property

@@ -151,3 +151,12 @@ def test_a_blocking_call_gets_heartbeats_from_a_thread():
         wait_for(lambda: "still waiting for the local emulator to start" in busy.stderr.getvalue())
     after = busy.stderr.getvalue()
     assert after.startswith("  still waiting for the local emulator to start (0 s)")
+
+
+def test_a_long_run_without_a_terminal_still_reports_progress():
+    quiet = console()
+    show = quiet.steps("profiling", every=10)
+    for second in range(0, 61, 2):
+        show(float(second), 60.0)
+    lines = quiet.stderr.getvalue().splitlines()
+    assert lines == [f"  profiling: {n} of 60 s" for n in (0, 10, 20, 30, 40, 50, 60)]

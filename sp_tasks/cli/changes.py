@@ -3,8 +3,9 @@
 
 ``deploy_subset`` deploys the named processors (``--processor`` targeting, as ``invoke deploy
 -p``: they and the connections they use) or the named connections with the same planner,
-snapshot, executor, health gate and rollback as ``invoke deploy``: nothing is deleted and re-created, the planner decides update (checkpoint kept), update
-with reset (shown as such) or no-op. Objects outside the subset are left alone (never pruned) and
+snapshot, executor, health gate and rollback as ``invoke deploy``: nothing is deleted and
+re-created, the planner decides update (checkpoint kept), update with reset (shown as such) or
+no-op. Objects outside the subset are left alone (never pruned) and
 out of the plan shown, which would otherwise list every other processor as "not in git". The plan
 is shown before the prompt; ``--yes`` skips it. ``execute`` runs one chain of steps per processor
 with the executor, which waits for states instead of sleeping and treats "already so" as done.

@@ -185,7 +185,8 @@ def cmd_profile(ctx) -> int:
                           git_sha=current_sha(ctx.settings.root), duration=ctx.args.duration,
                           interval=ctx.args.interval, processors=names, thresholds=thresholds,
                           thresholds_source=source, record=ctx.args.record,
-                          output=None if document_file else ctx.args.output, progress=progress_bar(),
+                          output=None if document_file else ctx.args.output,
+                          progress=progress_bar() or ctx.console.steps("profiling"),
                           on_note=ctx.progress, paths=paths_for(ctx.settings),
                           environment=settings_environment(ctx.settings),
                           uncommitted=uncommitted(ctx.settings.root) if ctx.args.record else ())

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Sequence
 
+from sp_tasks.console import Heartbeat
 from sp_tasks.errors import InvalidEnvironment
 
 FIRST_POLL_S = 0.25  # the first reading after the initial one; the gap then doubles up to interval_s
@@ -157,7 +158,10 @@ def run_health_gate(list_processors: Callable[[], list[dict[str, Any]]], names: 
     progress(f"health gate: watching {len(names)} processor(s) until each shows input "
              f"(at most {policy.started_timeout_s:g}s to start + {policy.window_s:g}s of samples)")
     gap = FIRST_POLL_S
+    beat = Heartbeat(lambda: f"the health gate to decide on {', '.join(n for n in names if n not in verdicts)}",
+                     clock, progress)
     while True:
+        beat.tick()
         now = clock.monotonic()
         docs = _by_name(list_processors(), wanted)
         for name in names:

@@ -23,7 +23,8 @@ Line = tuple[str, str]  # (marker, text): marker is " ", "+", "-", "~" or "#"; t
 
 def document_diff(before: dict[str, Any], after: dict[str, Any], secret_changes: Iterable[str] = ()) -> list[Line]:
     """Lines describing how ``before`` becomes ``after`` (both normalized definitions)."""
-    lines = _pipeline(before.get("pipeline"), after.get("pipeline")) if "pipeline" in before or "pipeline" in after else []
+    has_pipeline = "pipeline" in before or "pipeline" in after
+    lines = _pipeline(before.get("pipeline"), after.get("pipeline")) if has_pipeline else []
     for key in [*after, *(k for k in before if k not in after)]:
         if key != "pipeline" and not _same(before.get(key), after.get(key)):
             lines += _value(key, before.get(key), after.get(key))
@@ -118,7 +119,8 @@ def _fold(lines: list[Line], *, first: bool, last: bool) -> list[Line]:
     if len(lines) <= keep_head + keep_tail + 1:
         return lines
     last = lines[len(lines) - keep_tail - 1][1]  # the fold sits at the depth of what it hides last
-    folded = ("#", f"{last[:len(last) - len(last.lstrip())]}… {_count(len(lines) - keep_head - keep_tail, 'unchanged line')}")
+    hidden = _count(len(lines) - keep_head - keep_tail, "unchanged line")
+    folded = ("#", f"{last[:len(last) - len(last.lstrip())]}… {hidden}")
     return lines[:keep_head] + [folded] + lines[len(lines) - keep_tail:]
 
 
@@ -135,7 +137,8 @@ def pretty(value: Any, indent: str = "", expand: bool = False, opened: frozenset
             inner = pretty(item, indent + "  ", opened=opened, path=(*path, key))
             lines += [f"{indent}  {_inline(key)}: {inner[0].lstrip()}", *inner[1:]]
         return lines + [indent + "}"]
-    items = (line for i, item in enumerate(value) for line in pretty(item, indent + "  ", opened=opened, path=(*path, i)))
+    items = (line for i, item in enumerate(value)
+             for line in pretty(item, indent + "  ", opened=opened, path=(*path, i)))
     return [indent + "[", *items, indent + "]"]
 
 

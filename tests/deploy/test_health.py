@@ -160,3 +160,13 @@ def test_on_the_emulator_one_failed_processor_leaves_the_others_healthy(project)
     assert not verdicts["hot"].healthy
     assert verdicts["per_group"].healthy and verdicts["logger"].healthy
     assert verdicts["logger"].input_delta > 0 and verdicts["logger"].output_delta > 0
+
+
+def test_a_long_gate_says_which_processors_it_still_waits_for():
+    ws = Workspace()
+    ws.add("a")
+    ws.add("slow", states=((0, "STARTING"), (12, "STARTED")))
+    said = []
+    ws.gate(["a", "slow"], progress=said.append)
+    beats = [line for line in said if line.startswith("still waiting")]
+    assert beats and all(line.startswith("still waiting for the health gate to decide on slow (") for line in beats)
