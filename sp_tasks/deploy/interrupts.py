@@ -16,6 +16,7 @@ the main thread (Python's rule) and the previous ones are restored afterwards.
 """
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 from contextlib import contextmanager
@@ -35,18 +36,26 @@ class Interrupts:
         self.phase = BEFORE_WRITES
         self.reason = ""  # the signal (or lost lock) that set ``cancel``
         self.keep_workspace = False  # lost lock: someone else may be writing; do not roll back
+        self._signals: queue.SimpleQueue = queue.SimpleQueue()
 
     @contextmanager
     def installed(self) -> Iterator["Interrupts"]:
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
+        # A handler runs in the main thread between any two bytecodes, maybe while it holds a lock
+        # (the console's, an Event's): it only queues the signal (SimpleQueue.put is reentrant) or
+        # raises, and this thread takes the locks to act on it and say so.
+        listener = threading.Thread(target=self._listen, name="signals", daemon=True)
+        listener.start()
         previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
         try:
             yield self
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self._signals.put(None)
+            listener.join(timeout=5)
 
     def stop(self, reason: str, *, keep_workspace: bool = False) -> None:
         """Ask the flow to stop (a signal, or the deploy lock was lost)."""
@@ -63,15 +72,20 @@ class Interrupts:
         name = signal.Signals(signum).name
         if self.phase == BEFORE_WRITES:
             raise DeployInterrupted(f"{name} before any change: nothing was sent; the workspace is unchanged")
-        if self.phase == ROLLING_BACK:
-            self.progress(f"{name} received while rolling back: finishing the rollback (it is what puts the "
-                          "workspace back); the last line will say where it stands")
-            return
-        if self.cancel.is_set():
-            self.progress(f"{name} again: already stopping; the rollback to the snapshot follows")
-            return
-        self.stop(name)
-        self.progress(f"{name} received: stopping after the step in progress, then rolling back to the snapshot")
+        self._signals.put((name, self.phase))
+
+    def _listen(self) -> None:
+        while (item := self._signals.get()) is not None:
+            name, phase = item
+            if phase == ROLLING_BACK:
+                self.progress(f"{name} received while rolling back: finishing the rollback (it is what puts the "
+                              "workspace back); the last line will say where it stands")
+            elif self.cancel.is_set():
+                self.progress(f"{name} again: already stopping; the rollback to the snapshot follows")
+            else:
+                self.stop(name)
+                self.progress(f"{name} received: stopping after the step in progress, then rolling back to the "
+                              "snapshot")
 
 
 class CancellableClock:

@@ -68,7 +68,7 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
             plan = runner.plan(desired, live, prune=prune, tier=tier, rotate_secrets=rotate_secrets)
         _refuse_if_locked(plan, dry_run)
         if not plan.has_changes():
-            return Outcome(plan, message="no changes: live state matches Git")
+            return Outcome(plan, message="no changes: live state matches Git" + _clear_stale_lock(runner, plan, dry_run))
         steps = build_steps(plan, strategy=strategy, live=live)
         show_plan(plan, steps)
         if dry_run:
@@ -94,6 +94,15 @@ def _refuse_if_locked(plan: Plan, dry_run: bool) -> None:
 
         raise LockHeld(f"the workspace is locked by {describe(plan.lock)}; wait for it to finish, or if it is dead "
                        f"run `invoke unlock --env {plan.environment}`; nothing was sent")
+
+
+def _clear_stale_lock(runner: Runner, plan: Plan, dry_run: bool) -> str:
+    """Nothing to change, but a dead deployer's lock is left: take it over and give it back."""
+    if dry_run or not plan.lock or plan.lock.get("live"):
+        return ""
+    with runner.locked("cleanup"):
+        pass
+    return f"; removed the stale deploy lock ({plan.lock.get('stale_because')})"
 
 
 def _ids(live) -> dict[str, str]:
@@ -163,7 +172,8 @@ def rollback(runner: Runner, snapshot_path: Path, git_desired: DesiredState, *, 
         live = runner.live()
         plan = runner.plan(target, live, exact=True, identities=identities)
         if not plan.has_changes():
-            return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot")
+            return Outcome(plan, snapshot=snapshot_path, message="no changes: live state already matches the snapshot"
+                           + _clear_stale_lock(runner, plan, dry_run))
         show_plan(plan, ())  # first: a plan that cannot be applied (a missing secret) is still shown
         build_steps(plan, strategy="in-place", live=live)  # refuses such a plan before anything is written
         _refuse_if_locked(plan, dry_run)

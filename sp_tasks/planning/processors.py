@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sp_tasks.model import BLUE_SUFFIX, RESERVED_SUFFIXES, RETIRED_SUFFIX, LiveProcessor, ProcessorSpec
+from sp_tasks.model import (AB_BASE_SUFFIX, AB_HEAD_SUFFIX, BLUE_SUFFIX, RESERVED_SUFFIXES, RETIRED_SUFFIX,
+                            LiveProcessor, ProcessorSpec)
 from sp_tasks.planning.diff import FieldChange, changed_stages, compute_diff, redacted
 from sp_tasks.planning.normalize import comparable, processor_document, same
 from sp_tasks.planning.plan import Action, Change
@@ -89,6 +90,8 @@ def _live_only(proc: LiveProcessor, *, prune: bool, exact: bool) -> Change:
 def _copy_reason(name: str) -> str:
     if name.endswith((BLUE_SUFFIX, RETIRED_SUFFIX)):
         return "rollback target kept by a blue-green deploy: never pruned implicitly"
+    if name.endswith((AB_BASE_SUFFIX, AB_HEAD_SUFFIX)):
+        return "copy made by `invoke perf-ab`, which removes it (`--clean` after a killed run)"
     return "copy made by the deploy in progress (it holds the deploy lock): left to it"
 
 

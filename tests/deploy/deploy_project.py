@@ -41,6 +41,13 @@ class Project:
             self.write("processors", doc)
         self.write("connections", CLUSTER)
 
+    def thresholds(self, **health) -> None:
+        """Change the health-gate settings of thresholds.json for this project."""
+        path = self.root / "environments" / "test" / "thresholds.json"
+        doc = json.loads(path.read_text())
+        doc["health"] = {**doc.get("health", {}), **health}
+        path.write_text(json.dumps(doc))
+
     def write(self, folder: str, doc: dict) -> None:
         path = self.root / folder / f"{doc['name']}.json"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,101 @@
+"""The kill matrix, fast and deterministic: a deployer killed (kill -9) after each step of each
+strategy, then the next plan and one deploy or rollback.
+
+A kill -9 leaves exactly what the steps sent so far did, plus the dead deployer's lock; that is
+reproduced here by applying the first k steps the deploy would take (the real executor, real
+HTTP) under a lock whose process is gone. Real kills at named steps, and real signals, are in
+test_deploy_signals.py; the slow whole matrix with real kills is tests/adversarial/kill_matrix.py.
+
+After every kill point: the plan shows a repair for every copy left behind and the lock as stale;
+one deploy converges (applied and verified, or nothing left to do) — or one rollback returns to
+the last verified state — and the processor that existed before keeps its _id and counters.
+"""
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from deploy_project import FILTER
+from sp_tasks.deploy import lock, service, snapshots
+from sp_tasks.deploy.strategies import build_steps
+from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, RETIRED_SUFFIX, DesiredState, LiveProcessor
+from sp_tasks.model import LiveState, ProcessorSpec
+from sp_tasks.planning.planner import compute_plan
+from test_deploy_lock import V2
+
+STRATEGIES = ("in-place", "blue-green", "canary")
+
+
+def _step_count(strategy: str) -> int:
+    """How many steps the deploy below takes (pure: the same plan the test makes on the emulator)."""
+    live = LiveState({}, processors=(LiveProcessor("hot", "A", "STARTED", FILTER["pipeline"], tier="SP10"),))
+    desired = DesiredState(processors=(ProcessorSpec("hot", V2["pipeline"]),))
+    plan = compute_plan(desired, live, environment="test", workspace="ws-test", project_id="p", default_tier="SP10")
+    return len(build_steps(plan, strategy=strategy, live=live))
+
+
+# Every kill point repaired by a deploy; the blue-green ones (the only strategy that moves the
+# original to another name) by a rollback too. Killed before the first step is the same state for
+# every strategy (only the lock is left): in-place has it. The slow script runs every point both ways.
+CASES = [(strategy, k, mode) for strategy in STRATEGIES for k in range(_step_count(strategy) + 1)
+         for mode in ("deploy", "rollback")
+         if (mode == "deploy" or strategy == "blue-green") and (k or strategy == "in-place")]
+
+
+def _dead_deployer_lock(client, strategy: str) -> None:
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
+    record = {**lock.new_record(datetime.now(timezone.utc), {"operation": "deploy", "strategy": strategy}),
+              "pid": gone}
+    client.create_processor({"name": lock.lock_name(1), "pipeline": lock.lock_pipeline(record)})
+
+
+def _kill_after(project, strategy: str, k: int) -> list[str]:
+    runner = project.runner()
+    live = runner.live()
+    steps = build_steps(runner.plan(project.desired(), live), strategy=strategy, live=live)
+    _dead_deployer_lock(runner.client, strategy)
+    result = runner.apply(steps[:k], project.desired())
+    assert result.ok, result.failure
+    return [s.id for s in steps[:k]]
+
+
+@pytest.mark.parametrize("strategy, k, mode", CASES)
+def test_killed_after_step_k_the_next_plan_shows_what_is_left_and_one_command_repairs_it(project, strategy, k, mode):
+    project.remove("processors", "per_group")  # one processor keeps each case to a couple of seconds
+    project.remove("processors", "logger")
+    project.thresholds(window_s=1.0, interval_s=0.2)  # a canary comparison samples its whole window
+    service.deploy(project.runner(), project.desired())
+    before = project.live_processors()["hot"]
+    project.write("processors", V2)
+    done = _kill_after(project, strategy, k)
+
+    runner = project.runner()
+    live = runner.live()
+    plan = runner.plan(project.desired(), live)
+    assert plan.lock and not plan.lock["live"], f"after {done}: the dead deployer's lock is not shown stale"
+    repaired = {c.renamed_from or c.name for c in plan.changes if c.repair}
+    names = {p.name for p in live.processors}
+    leftovers = {n for n in names if n.endswith((GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX))
+                 or (n.endswith(BLUE_SUFFIX) and n[: -len(BLUE_SUFFIX)] not in names)}
+    assert leftovers <= repaired, f"after {done}: {leftovers - repaired} left over but not in the plan"
+
+    if mode == "deploy":
+        outcome = service.deploy(project.runner(), project.desired(), strategy=strategy)
+        assert outcome.message.startswith(("applied and verified", "no changes")), outcome.message
+        after = project.runner()
+        assert not after.plan(project.desired(), after.live()).has_changes()
+        wanted = V2["pipeline"]
+    else:
+        found = snapshots.candidates(project.root, project.settings(), project.runner().live())
+        verified = next(c for c in found if c.verified)  # what `invoke rollback` restores (when live is not it)
+        service.rollback(project.runner(), verified.path, project.desired())
+        wanted = FILTER["pipeline"]
+    live = project.live_processors()
+    assert live["hot"]["pipeline"] == wanted and live["hot"]["state"] == "STARTED"
+    kept = [p for p in live.values() if p["id"] == before["id"]]
+    assert kept, f"after {done} and a {mode}: hot's original processor is gone"
+    assert kept[0]["stats"]["inputMessageCount"] >= before["stats"]["inputMessageCount"]
+    assert not project.runner().live().extra["locks"]
+    assert not any(n.endswith((GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX)) for n in live)
