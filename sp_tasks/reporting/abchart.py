@@ -3,8 +3,9 @@
 Rows are processors — changed ones and any that moved first, at most :data:`MAX_ROWS` — and
 columns the gated metrics. Each panel draws the base rounds and the head rounds side by side on one
 scaled axis (µs/ms/s, B/KiB/MiB), with each side's mean as a dashed line and the verdict with its
-Δ in the title, coloured as everywhere else. A metric that was zero on both sides in every round
-is left out of the panels and listed under the figure instead. Same input, same PNG bytes.
+Δ in its corner, coloured as everywhere else. A metric that was zero on both sides in every round
+of every processor is left out and listed under the figure; one that is zero for one processor
+says so in its panel. Same input, same PNG bytes.
 """
 from __future__ import annotations
 
@@ -43,6 +44,17 @@ def _series(report: AbReport) -> dict[tuple[str, str, str], list[float]]:
 
 def _panel(ax, values: dict, processor: str, metric: str, finding) -> None:
     base, head = (values.get((processor, metric, s), []) for s in ("base", "head"))
+    ax.set_title(METRICS[metric].label, loc="left", fontsize=8, fontweight="bold")
+    if finding is not None:
+        ink = TITLE_INK.get(finding.verdict, VERDICT_COLOR[finding.verdict])
+        ax.text(0.98, 0.96, f"{finding.verdict.value} {fmt_change(finding)}", transform=ax.transAxes, ha="right",
+                va="top", fontsize=7, color=ink, bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
+    if not any(base + head):
+        ax.text(0.5, 0.45, "0 in every round" if base + head else "not measured", transform=ax.transAxes,
+                ha="center", va="center", fontsize=8, color="#777777")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
     unit, factor = scale_for(METRICS[metric].unit, base + head)
     n = max(len(base), len(head), 1)
     for side, color, offset, label in ((base, BASE_COLOR, -0.12, "base"), (head, HEAD_COLOR, 0.12, "head")):
@@ -57,11 +69,6 @@ def _panel(ax, values: dict, processor: str, metric: str, finding) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(3))  # few labels: text layout is most of the drawing time
     ax.tick_params(labelsize=7)
     ax.set_ylabel(unit, fontsize=8)
-    title = METRICS[metric].label
-    ax.set_title(title, loc="left", fontsize=8, fontweight="bold")
-    if finding is not None:
-        ink = TITLE_INK.get(finding.verdict, VERDICT_COLOR[finding.verdict])
-        ax.set_title(f"{finding.verdict.value} {fmt_change(finding)}", loc="right", fontsize=8, color=ink)
 
 
 def build_ab_figure(report: AbReport) -> Figure:
@@ -71,7 +78,7 @@ def build_ab_figure(report: AbReport) -> Figure:
     values = _series(report)
     drawn = [m for m in METRIC_NAMES if any(v for p in rows for s in ("base", "head") for v in values.get((p, m, s), []))]
     zero = [m for m in METRIC_NAMES if m not in drawn]
-    width, height = 2.3 * max(1, len(drawn)) + 1.2, 1.9 * max(1, len(rows)) + 1.3
+    width, height = 2.5 * max(1, len(drawn)) + 1.2, 1.9 * max(1, len(rows)) + 1.3
     # Fixed margins in inches: a layout engine costs seconds for a grid of 30 panels.
     margins = {"left": 1.0 / width, "right": 1 - 0.2 / width, "top": 1 - 0.55 / height, "bottom": 0.75 / height,
                "wspace": 0.45, "hspace": 0.55}
