@@ -16,6 +16,12 @@ C. The PR comment for 50 processors (2 changed, and all 50 moved), in characters
 
     python benchmarks/perf_ab.py                      # 20 A/A + 20 planted runs, CI settings (5 × 10 s)
     python benchmarks/perf_ab.py --aa 3 --planted 3 --duration 4    # a smoke run
+
+Measured on the shared 2-core machine under load, CI settings (5 rounds × 10 s): A/A false alarms
+0 of 20 runs (no comparison flagged at all); planted +10 % p50 latency detected in 7 of 20 runs
+(35 %; measured Δ median +11.8 %, single runs −10 % … +50 %: the emulator's latency is its own
+processing time, noisy under load), p99 (floor 10 %) in 0 of 20; 74 s per run (median);
+the comment for 50 processors 48,725 characters (2 changed) and 55,509 (all 50 moved).
 """
 from __future__ import annotations
 
