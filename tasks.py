@@ -117,15 +117,17 @@ def _confirm(plan) -> bool:
     return True
 
 
-def _show_plan(fmt, strategy="in-place"):
+def _show_plan(fmt, strategy="in-place", dry_run=False):
     """Print the plan before anything is applied (text output; machines get it in the result).
-    Blue-green and canary differ from the plan's in-place wording, so their steps are shown too."""
+    Blue-green and canary differ from the plan's in-place wording, so their steps are shown too
+    (by the result of a dry run, which lists the steps it would take)."""
     from sp_tasks.deploy.render import render_steps, staged_processors
 
     def show(plan, steps):
         if fmt == "text":
             staged = staged_processors(steps)
-            emit(_render_plan(plan, fmt, staged) + (render_steps(steps, strategy) if strategy != "in-place" else ""))
+            shown_steps = strategy != "in-place" and not dry_run
+            emit(_render_plan(plan, fmt, staged) + (render_steps(steps, strategy) if shown_steps else ""))
 
     return show
 
@@ -231,7 +233,7 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy=None, tier
     runner = _runner(settings, targets)
     _emit_outcome(fmt, lambda: service.deploy(
         runner, desired, strategy=strategy, plan_file=str(plan_file) if plan_file else None, prune=prune, tier=tier,
-        rotate_secrets=rotate_secrets, dry_run=dry_run, confirm=_confirm, show_plan=_show_plan(fmt, strategy)))
+        rotate_secrets=rotate_secrets, dry_run=dry_run, confirm=_confirm, show_plan=_show_plan(fmt, strategy, dry_run)))
 
 
 @sp_task(help={"env": "environment to roll back (default local)",

@@ -33,7 +33,7 @@ def render_outcome_text(outcome) -> str:
     """Steps and snapshot first; the result is the last line, where a reader (and Terraform) looks."""
     lines = []
     if outcome.steps and outcome.applied is None:
-        lines.append(render_steps(outcome.steps, "would take").strip())
+        lines += [render_steps(outcome.steps, "would take").strip(), ""]
     for title, result in (("Applied", outcome.applied), ("Rollback", outcome.rolled_back)):
         if result is not None:
             lines += [f"{title}:", *_step_table(result), *_health_lines(result), ""]
