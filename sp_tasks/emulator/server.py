@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from sp_tasks.atlas import paths, unconfirmed
-from sp_tasks.emulator import admin, errors, guard, protocol
+from sp_tasks.emulator import admin, errors, guard, protocol, workers
 from sp_tasks.emulator.backend import Backend
 from sp_tasks.emulator.handlers import HANDLERS, Request
 
@@ -39,21 +39,45 @@ class _Handler(BaseHTTPRequestHandler):
     # the delayed ACK (~40 ms) on every small response.
     disable_nagle_algorithm = True
 
+    keep_alive = False  # after a turn: park the connection for its next request (workers.py)
+
+    def handle(self) -> None:
+        """One request per turn; between requests the connection waits parked, without a worker."""
+        self.close_connection = True
+        self.handle_one_request()
+        self.keep_alive = not self.close_connection
+
     def handle_one_request(self) -> None:
-        # Idle keep-alive connections give their worker back soon; a request, once it starts,
-        # has limits.read_s for its line and headers, and each socket read limits.recv_s.
+        # A request's line and headers must come within limits.read_s, each socket read within recv_s.
         limits = self.server.limits
-        self.connection.settimeout(limits.idle_s)
-        try:
-            if not self.rfile.peek(1):
-                self.close_connection = True
-                return
-        except (TimeoutError, OSError):
-            self.close_connection = True
-            return
         self.connection.settimeout(limits.recv_s)
         self.server.deadlines.arm(self.connection, limits.read_s)
         super().handle_one_request()
+
+    def finish(self) -> None:
+        if not self.keep_alive:
+            super().finish()
+
+    def resume(self) -> None:
+        """The next turn on a parked connection, once it has bytes to read."""
+        try:
+            self.handle()
+        finally:
+            self.finish()
+
+    def has_buffered(self) -> bool:
+        """Is a next (pipelined) request already read? Looks without waiting."""
+        try:
+            self.connection.setblocking(False)
+            return bool(self.rfile.peek(1))
+        except OSError:
+            return False
+        finally:
+            _quietly_settimeout(self.connection, self.server.limits.recv_s)
+
+    def close(self) -> None:
+        self.keep_alive = False
+        super().finish()
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -183,6 +207,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
+def _quietly_settimeout(sock, seconds: float) -> None:
+    try:
+        sock.settimeout(seconds)
+    except OSError:  # already closed
+        pass
+
+
 def _fault_body(status: int) -> dict[str, Any]:
     if status == 429:
         return errors.ApiError(429, errors.RATE_LIMITED, "Rate limit exceeded. Please retry later.").envelope()
@@ -190,13 +221,13 @@ def _fault_body(status: int) -> dict[str, Any]:
     return errors.ApiError(status, code, "Injected fault.").envelope()
 
 
-class EmulatorServer(guard.BoundedWorkers, HTTPServer):
+class EmulatorServer(workers.BoundedWorkers, HTTPServer):
     """``aliases``: more host names the server answers to (for ``--host 0.0.0.0`` behind a name)."""
 
     allow_reuse_address = True
 
     def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0, *, aliases: tuple[str, ...] = (),
-                 limits: guard.Limits = guard.Limits()):
+                 limits: workers.Limits = workers.Limits()):
         super().__init__((host, port), _Handler)
         self.backend = backend
         self.aliases = (*aliases, *(() if host in ("", "0.0.0.0", "::") else (host,)))

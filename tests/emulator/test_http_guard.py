@@ -17,11 +17,11 @@ from polling import wait_for
 from sp_tasks.atlas import paths
 from sp_tasks.emulator.backend import Backend
 from sp_tasks.emulator.faults import parse_rules
-from sp_tasks.emulator.guard import Limits
+from sp_tasks.emulator.workers import Limits
 from sp_tasks.emulator.server import EmulatorServer
 
 GROUP = "0123456789abcdef01234567"
-LIMITS = Limits(max_workers=2, max_queued=2, idle_s=0.5, read_s=1.0, recv_s=1.0)
+LIMITS = Limits(max_workers=2, max_queued=2, max_connections=8, idle_s=0.5, read_s=1.0, recv_s=1.0)
 
 
 @pytest.fixture
@@ -36,10 +36,14 @@ def _connect(server, timeout: float = 5.0) -> socket.socket:
 
 
 def _status(sock: socket.socket) -> int:
-    """The status code of the next response on ``sock`` (0 when the server closed instead)."""
+    """The status code of the next response on ``sock`` (0 when the server closed instead, -1 when
+    nothing came within the socket's timeout)."""
     data = b""
     while b"\r\n" not in data:
-        chunk = sock.recv(4096)
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            return -1
         if not chunk:
             return 0
         data += chunk
@@ -147,27 +151,39 @@ def test_a_slow_sender_is_disconnected_and_an_idle_one_too(server):
     assert _closed_by_server(idle)  # sent nothing: closed after the idle time, not kept forever
 
 
-def test_many_connections_get_a_bounded_pool_and_a_quick_503_beyond_it():
-    limits = Limits(max_workers=2, max_queued=2, idle_s=5, read_s=5, recv_s=5)
+def test_idle_connections_hold_no_worker_and_beyond_the_bounds_a_quick_503():
+    limits = Limits(max_workers=2, max_queued=2, max_connections=12, idle_s=30, read_s=5, recv_s=5)
     srv = EmulatorServer(Backend(None, run_processors=False), limits=limits).start()
     try:
-        socks = [_connect(srv) for _ in range(12)]
-        refused = 0
-        for sock in socks[4:]:
-            sock.settimeout(2)
-            try:
-                refused += _status(sock) == 503
-            except socket.timeout:
-                pass
-        assert refused >= 1 and srv.worker_count <= 2
-        for sock in socks:
+        idle = [_connect(srv) for _ in range(10)]  # kept-alive clients that say nothing
+        wait_for(lambda: srv.open_connections == 10)
+        assert requests.get(f"{srv.url}/_emulator/health", timeout=5).status_code == 200  # not stuck behind them
+        before = srv.open_connections
+        extra = [_connect(srv) for _ in range(4)]  # 10 + 1 in use above (closed) + these: beyond 12
+        statuses = [_status(sock) for sock in extra[2:]]
+        assert statuses == [503, 503], (before, srv.open_connections, statuses)
+        for sock in idle + extra:
             sock.close()
-        wait_for(lambda: requests.get(f"{srv.url}/_emulator/health", timeout=5).status_code == 200)
+        wait_for(lambda: srv.open_connections == 0)
         for _ in range(30):  # threads are reused, not one per connection
             assert requests.get(f"{srv.url}/_emulator/health", timeout=5).status_code == 200
         assert srv.worker_count <= 2
     finally:
         srv.stop()
+
+
+def test_requests_beyond_the_workers_and_their_queue_get_a_quick_503(server):
+    server.backend.faults.add(parse_rules({"path": "/streams$", "delay_ms": 2000}))  # hold both workers
+    token = requests.post(server.url + paths.OAUTH_TOKEN_PATH, auth=("local", "local"),
+                          data={"grant_type": "client_credentials"}, timeout=5).json()["access_token"]
+    socks = [_connect(server) for _ in range(7)]
+    for sock in socks:
+        sock.sendall(_head(server, "GET", f"/api/atlas/v2/groups/{GROUP}/streams", f"Authorization: Bearer {token}",
+                           f"Accept: {paths.endpoint('listStreamWorkspaces').accept}"))
+    # 2 served (slowly), 2 queued, the rest refused at once (the token's connection may still hold a place)
+    statuses = sorted(_status(sock) for sock in socks)
+    assert set(statuses) == {200, 503} and statuses.count(503) >= 3, statuses
+    assert server.worker_count <= 2
 
 
 def test_a_client_that_goes_away_is_noted_quietly(server, caplog):
