@@ -16,7 +16,8 @@ Shell. The flow:
    base and head copies interleaved; the start requests go out base first in even rounds and
    head first in odd ones. Each processor's latency is its own (the emulator stamps a document
    when its processor pulls it), so one side's work does not enter the other's numbers.
-5. **Always clean up**: stop and delete every copy — after success, failure, Ctrl-C or SIGTERM
+5. **Always clean up**: stop and delete every copy, then the connections perf-ab created (unless a
+   live processor uses one by then) — after success, failure, Ctrl-C or SIGTERM
    (turned into KeyboardInterrupt for the duration; during the clean-up itself further signals are
    held back until it is done). ``kill -9`` cannot be caught: the copies then stay (stopped or
    writing to their own ``__ab_*`` sinks, never to live ones) until the next ``perf-ab`` or
@@ -105,8 +106,11 @@ def remove_copies(runner: "Runner", names: Sequence[str] | None = None) -> list[
     return gone
 
 
-def create_copies(runner: "Runner", copies: Sequence[Any], base: DesiredState, head: DesiredState) -> list[str]:
-    """Create the copies (STOPPED) and any connection they need that the workspace lacks."""
+def create_copies(runner: "Runner", copies: Sequence[Any], base: DesiredState, head: DesiredState,
+                  created: list[str] | None = None) -> list[str]:
+    """Create the copies (STOPPED) and any connection they need that the workspace lacks; the
+    names of those connections go into ``created`` before anything is sent (so a failure half-way
+    still knows what to remove). Returns notes."""
     from sp_tasks.deploy.strategies import build_steps
     from sp_tasks.planning.plan import Action
 
@@ -119,10 +123,26 @@ def create_copies(runner: "Runner", copies: Sequence[Any], base: DesiredState, h
     notes = [f"connection {c.name} differs from the workspace's ({c.action.value} not sent): both sides use the "
              "workspace's" for c in plan.changes if c.kind == "connection" and c.action not in (Action.CREATE,
                                                                                                  Action.NOOP)]
+    if created is not None:
+        created += [c.name for c in keep if c.kind == "connection"]
     result = runner.apply(build_steps(replace(plan, changes=tuple(keep)), strategy="in-place", live=live), desired)
     if not result.ok:
         raise DeployError(f"perf-ab could not create its copies: {result.failure}", result)
     return notes
+
+
+def remove_connections(runner: "Runner", names: Sequence[str]) -> list[str]:
+    """Delete the connections perf-ab created, unless a processor that is not a copy uses them now."""
+    from sp_tasks.planning.connections import referenced_connections
+
+    live = runner.live()
+    used = {n for p in live.processors if not abcopies.is_copy(p.name)
+            for n in referenced_connections(p.pipeline, p.options)}
+    gone = sorted(c.name for c in live.connections if c.name in names and c.name not in used)
+    chains = [Chain(Phase.CONNECTION_DELETES, "connection", n).add(K.DELETE_CONNECTION, Target("connection", n))
+              for n in gone]
+    _apply(runner, chains, DesiredState(), "remove the connections it created")
+    return gone
 
 
 def _switch(runner: "Runner", names: Sequence[str], kind: K, tiers: dict[str, str]) -> None:
@@ -193,24 +213,27 @@ def perf_ab(runner: "Runner", base: DesiredState, head: DesiredState, *, rounds:
         raise ConfigError("perf-ab has nothing to measure: no processor is in both the base and the working tree "
                           "and started in Git (see processors/)")
     notes: list[str] = []
+    created: list[str] = []  # connections the workspace lacked: removed with the copies
     with signals_interrupt():
         try:
             left = remove_copies(runner)
             notes += [f"removed {len(left)} copies left by an earlier perf-ab run: {', '.join(left)}"] if left else []
             say(f"creating {len(copies)} copies ({', '.join(sorted(c.name for c in copies))})")
-            notes += create_copies(runner, copies, base, head)
+            notes += create_copies(runner, copies, base, head, created)
             runs = run_rounds(runner, pairings, copies, rounds=rounds, duration=duration, interval=interval,
                               environment=environment, shas=shas, say=say)
         finally:
-            _clean_up(runner, [c.name for c in copies], say)
+            _clean_up(runner, [c.name for c in copies], created, say)
     return AbRun(pairings, runs, tuple(notes))
 
 
-def _clean_up(runner: "Runner", names: list[str], say: Say) -> None:
+def _clean_up(runner: "Runner", names: list[str], connections: list[str], say: Say) -> None:
     with signals_held() as got:
-        say(f"removing the {len(names)} copies")
+        say(f"removing the {len(names)} copies" + (f" and {len(connections)} connection(s) created for them"
+                                                    if connections else ""))
         try:
             remove_copies(runner, names)
+            remove_connections(runner, connections)
         except Exception as err:  # noqa: BLE001 - said loudly, then the run's own outcome goes on
             say(f"could not remove every copy ({err}); run `invoke perf-ab --clean` to remove them")
             raise

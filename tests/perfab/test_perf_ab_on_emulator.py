@@ -57,6 +57,7 @@ def test_nothing_changed_is_an_aa_run_that_exits_0_and_leaves_nothing_behind(rep
     assert {s.name: s.status for s in report.processors} == {"hot": "unchanged", "logger": "unchanged"}
     assert report.aa_failures == [] and report.regressions == []
     assert copies_left(repo) == [] and repo.live_processors() == {}  # only the copies ever existed
+    assert repo.runner().live().connections == ()  # and the connections created for them are gone too
     assert sorted(report.runs["run_id"].unique()) == [f"ab{i:02d}-{s}" for i in range(3) for s in ("base", "head")]
     ab = repo.root / ".sp" / "test" / "ab"
     comment = (ab / "comment.md").read_text()
@@ -89,7 +90,7 @@ def test_an_interrupt_mid_run_still_removes_every_copy(repo):
 
     with pytest.raises(KeyboardInterrupt):
         abtask.run_perf_ab(repo.settings(), base_ref="HEAD", runner=repo.runner(), say=interrupt, **FAST)
-    assert copies_left(repo) == [] and rounds[-1].startswith("removing the 4 copies")
+    assert copies_left(repo) == [] and rounds[-1].startswith("removing the 4 copies and 2 connection(s)")
 
 
 def test_sigterm_becomes_an_interrupt_while_perf_ab_runs_and_only_then():
