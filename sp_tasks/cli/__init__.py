@@ -55,9 +55,12 @@ def checked(validator, *args):
     return convert
 
 
-def add_command(commands, name: str, run, help_text: str, parents: list, prefix: str) -> Parser:
-    """One leaf command: ``run(ctx) -> exit code``; ``command_path`` names it in messages."""
-    parser = commands.add_parser(name, parents=parents, help=help_text, description=help_text)
+def add_command(commands, name: str, run, help_text: str, parents: list, prefix: str,
+                exits: tuple[int, ...] = ()) -> Parser:
+    """One leaf command: ``run(ctx) -> exit code``; ``command_path`` names it in messages; its
+    --help ends with its exit codes (0, 1, 4, 130 and ``exits``)."""
+    parser = commands.add_parser(name, parents=parents, help=help_text, description=help_text,
+                                 epilog=exit_codes_help(exits), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(run=run, command_path=f"{prefix} {name}")
     return parser
 

@@ -21,16 +21,17 @@ from sp_tasks.errors import ConfigError, ExitStatus, ValidationFailed
 
 
 def register(commands, common, scope) -> None:
-    def add(name, run, help_text, with_scope=True):
+    def add(name, run, help_text, with_scope=True, exits=()):
         return add_command(commands, name, run, help_text, [common, scope] if with_scope else [common],
-                           "sp processors")
+                           "sp processors", exits)
 
     add("list", cmd_list, "processors in the workspace: state, tier, pipeline, whether Git defines them")
     stats = add("stats", cmd_stats, "state, input/output/DLQ counts, latency p50/p99, memory (one API call)")
     stats.add_argument("--verbose", action="store_true", help="add each processor's operatorStats")
     add("test", cmd_test, "validate processor files offline (exit 4 on errors)")
     add("tier-advise", cmd_tier_advise, "recommend a tier per processor (parallelism, and profiles if recorded)")
-    profile = add("profile", cmd_profile, "sample stats for --duration and summarize (exit 3 on a threshold breach)")
+    profile = add("profile", cmd_profile, "sample stats for --duration and summarize (exit 3 on a threshold breach)",
+                  exits=(3,))
     profile.add_argument("--duration", type=checked(options.positive_float, "--duration"), default=60.0,
                          help="seconds to sample (default 60)")
     profile.add_argument("--interval", type=checked(options.positive_float, "--interval"), default=5.0,
