@@ -41,6 +41,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     keep_alive = False  # after a turn: park the connection for its next request (workers.py)
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = self.server.reader_for(self.connection)  # what arrived while parked comes first
+
     def handle(self) -> None:
         """One request per turn; between requests the connection waits parked, without a worker."""
         self.close_connection = True
@@ -48,7 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.keep_alive = not self.close_connection
 
     def handle_one_request(self) -> None:
-        # A request's line and headers must come within limits.read_s, each socket read within recv_s.
+        # The headers are in (workers.py parks a connection until they are); the rest of the
+        # reading has limits.read_s, and each socket read limits.recv_s.
         limits = self.server.limits
         self.connection.settimeout(limits.recv_s)
         self.server.deadlines.arm(self.connection, limits.read_s)
@@ -225,6 +230,7 @@ class EmulatorServer(workers.BoundedWorkers, HTTPServer):
     """``aliases``: more host names the server answers to (for ``--host 0.0.0.0`` behind a name)."""
 
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog: a burst of connections waits for accept()
 
     def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0, *, aliases: tuple[str, ...] = (),
                  limits: workers.Limits = workers.Limits()):

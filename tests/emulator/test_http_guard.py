@@ -21,7 +21,7 @@ from sp_tasks.emulator.workers import Limits
 from sp_tasks.emulator.server import EmulatorServer
 
 GROUP = "0123456789abcdef01234567"
-LIMITS = Limits(max_workers=2, max_queued=2, max_connections=8, idle_s=0.5, read_s=1.0, recv_s=1.0)
+LIMITS = Limits(max_workers=2, max_queued=2, max_connections=8, idle_s=0.5, header_s=1.0, read_s=1.0, recv_s=1.0)
 
 
 @pytest.fixture
@@ -149,6 +149,22 @@ def test_a_slow_sender_is_disconnected_and_an_idle_one_too(server):
     assert closed
     idle = _connect(server)
     assert _closed_by_server(idle)  # sent nothing: closed after the idle time, not kept forever
+
+
+def test_slow_senders_hold_no_worker_while_their_headers_trickle_in():
+    limits = Limits(max_workers=2, max_queued=2, max_connections=20, header_s=60, read_s=60)
+    srv = EmulatorServer(Backend(None, run_processors=False), limits=limits).start()
+    try:
+        slow = [_connect(srv) for _ in range(8)]
+        for sock in slow:
+            sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nX-Slow: 1\r\n")  # and never the blank line
+        wait_for(lambda: srv.open_connections == 8)
+        for _ in range(5):  # both workers are free: the slow ones wait parked for 60 s
+            assert requests.get(f"{srv.url}/_emulator/health", timeout=5).status_code == 200
+        for sock in slow:
+            sock.close()
+    finally:
+        srv.stop()
 
 
 def test_idle_connections_hold_no_worker_and_beyond_the_bounds_a_quick_503():
