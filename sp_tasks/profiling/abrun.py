@@ -4,7 +4,9 @@ Shell. The flow:
 
 1. **Pair** the base revision's definitions (``git show <base>:processors/…``) with the working
    tree's and make the copies (:mod:`~sp_tasks.profiling.abcopies`).
-2. **Remove leftovers** of an earlier run that was killed (any ``*__ab_base``/``*__ab_head``).
+2. **Take the workspace's deploy lock** (:mod:`sp_tasks.deploy.lock`; LockHeld while a deploy,
+   rollback or another perf-ab holds it) and **remove leftovers** of an earlier run that was
+   killed (any ``*__ab_base``/``*__ab_head``).
 3. **Create the copies** through the deploy engine — planner, strategies, executor — created
    STOPPED (and the workspace, where the environment allows creating one: CI runs perf-ab on a
    fresh emulator with nothing else running). Only the copies and connections the workspace lacks are sent: an existing connection
@@ -116,7 +118,7 @@ def create_copies(runner: "Runner", copies: Sequence[Any], base: DesiredState, h
 
     connections = {c.name: c for c in (*base.connections, *head.connections)}  # head's wins a name clash
     desired = DesiredState(tuple(copies), tuple(connections.values()))
-    live = runner.ensure_workspace(runner.live())  # ConfigError where creating one is not allowed
+    live = runner.live()
     plan = runner.plan(desired, live)
     keep = [c for c in plan.changes if (c.kind == "processor" and abcopies.is_copy(c.name))
             or (c.kind == "connection" and c.action is Action.CREATE)]
@@ -203,7 +205,7 @@ def perf_ab(runner: "Runner", base: DesiredState, head: DesiredState, *, rounds:
     """Pair, copy, measure in rounds, and always remove the copies (see the module docstring).
 
     Raises:
-        ConfigError: nothing to compare, or no workspace.
+        ConfigError: nothing to compare, or no workspace. LockHeld: a deploy holds the workspace.
         DeployError: a copy could not be created, started, stopped or removed.
     """
     default_tier = runner.settings.default_tier if runner.settings.default_tier != "auto" else "SP10"
@@ -214,7 +216,10 @@ def perf_ab(runner: "Runner", base: DesiredState, head: DesiredState, *, rounds:
                           "and started in Git (see processors/)")
     notes: list[str] = []
     created: list[str] = []  # connections the workspace lacked: removed with the copies
-    with signals_interrupt():
+    runner.ensure_workspace(runner.live())  # ConfigError where creating one is not allowed
+    # The deploy lock: no deploy, rollback or other perf-ab changes the workspace meanwhile (a
+    # deploy's snapshot would otherwise hold our copies, another perf-ab would remove them).
+    with runner.locked("perf-ab", base=shas["base"]), signals_interrupt():
         try:
             left = remove_copies(runner)
             notes += [f"removed {len(left)} copies left by an earlier perf-ab run: {', '.join(left)}"] if left else []

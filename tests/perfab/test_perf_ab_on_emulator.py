@@ -137,3 +137,14 @@ def test_bad_options_are_refused_before_any_request(repo, kw, message):
         abtask.run_perf_ab(repo.settings(), runner=repo.runner(), say=lambda _: None,
                            **{"base_ref": "HEAD", **FAST, **kw})
     assert repo.emulator.requests_served()["total"] == 0
+
+
+def test_a_deploy_holding_the_workspace_lock_keeps_perf_ab_out(repo):
+    from sp_tasks.errors import LockHeld
+
+    holder = repo.runner()
+    holder.ensure_workspace(holder.live())
+    with holder.locked("deploy"):
+        with pytest.raises(LockHeld):
+            perf_ab(repo)
+    assert copies_left(repo) == [] and repo.runner().live().connections == ()
