@@ -135,6 +135,9 @@ def cmd_delete(ctx) -> int:
                 declined="cancelled: nothing deleted")
     # Atlas refuses to delete a workspace that still has processors (403
     # STREAM_TENANT_HAS_STREAM_PROCESSORS, recorded), so the confirmed processors go first.
+    from sp_tasks.deploy.lock import clear_before_workspace_delete
+
+    clear_before_workspace_delete(ctx.runner(), live)  # a deploy running there refuses; a dead one's lock goes
     for processor in live.processors:
         ctx.progress(f"delete processor: {processor.name}")
         ctx.client.delete_processor(processor.name)

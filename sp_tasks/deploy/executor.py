@@ -22,11 +22,11 @@ from sp_tasks import pointers
 from sp_tasks.deploy import waiting
 from sp_tasks.deploy.canary import compare_canary
 from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
+from sp_tasks.deploy.landed import connection_matches, exists, idempotent_delete, processor_matches, still_working
 from sp_tasks.deploy.steps import Step, StepKind as K
 from sp_tasks.errors import (AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, DeployInterrupted,
                              HealthGateFailed, SpTasksError)
 from sp_tasks.model import DesiredState
-from sp_tasks.planning.normalize import same
 from sp_tasks.secrets import has_value
 
 STOP_TIMEOUT = 300.0  # Atlas checkpoints on stop; Terraform waits up to 5 minutes too
@@ -117,10 +117,10 @@ class Executor:
         # Plans hold no secret values: they are read from the Git files now, for this call only.
         name, body, c = step.target.name, self._with_secrets(step), self.client
         if step.kind is K.CREATE_CONNECTION:
-            return self._write(lambda: c.create_connection(body), lambda: _exists(c.get_connection, name))
+            return self._write(lambda: c.create_connection(body), lambda: exists(c.get_connection, name))
         if step.kind is K.UPDATE_CONNECTION:
             return self._write(lambda: c.update_connection(name, body),
-                               lambda: _connection_matches(c.get_connection(name), step))
+                               lambda: connection_matches(c.get_connection(name), step.payload))
         if step.kind is K.DELETE_CONNECTION:  # waits until gone: a replace creates the same name next
             gone = waiting.delete_connection(c, name, clock=self.clock, timeout=CONNECTION_TIMEOUT, progress=self.progress)
             return ("done", "") if gone else ("already-done", "was already gone")
@@ -129,20 +129,21 @@ class Executor:
                                               progress=self.progress)
             return "done", "READY"
         if step.kind is K.CREATE_PROCESSOR:
-            done = self._write(lambda: c.create_processor(body), lambda: _exists(c.get_processor, name))
+            done = self._write(lambda: c.create_processor(body), lambda: exists(c.get_processor, name))
             self._settle_created(name)
             return done
         if step.kind is K.MODIFY_PROCESSOR:
-            return self._write(lambda: c.modify_processor(name, body),
-                               lambda: _processor_matches(c.get_processor(name), body))
+            return self._once_settled(name, lambda: self._write(lambda: c.modify_processor(name, body),
+                                                                lambda: processor_matches(c.get_processor(name), body)))
         if step.kind is K.RENAME_PROCESSOR:
-            return self._write(lambda: c.modify_processor(name, body), lambda: _exists(c.get_processor, body["name"]))
+            return self._once_settled(name, lambda: self._write(lambda: c.modify_processor(name, body),
+                                                                lambda: exists(c.get_processor, body["name"])))
         if step.kind is K.STOP_PROCESSOR:
             return self._stop(name)
         if step.kind is K.START_PROCESSOR:
             return self._start(name, body)
         if step.kind is K.DELETE_PROCESSOR:
-            return _idempotent_delete(lambda: c.delete_processor(name))
+            return self._once_settled(name, lambda: idempotent_delete(lambda: c.delete_processor(name)))
         if step.kind is K.VERIFY_HEALTH:
             return self._verify(body["processors"], result)
         if step.kind is K.COMPARE_CANARY:
@@ -165,6 +166,23 @@ class Executor:
             send()  # decided again after reading: it had not happened, so one more try
             return "done", "sent again after re-reading"
 
+    def _once_settled(self, name: str, write: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+        """A write that needs a stopped processor, refused INVALID_STATE although the processor looks
+        stopped: a start or stop someone sent (a deployer killed mid-step) is still under way, and
+        Atlas shows the old state until it ends. Wait for the state to change, stop it, send again."""
+        try:
+            return write()
+        except AtlasApiError as err:
+            seen = waiting.processor_state(self.client, name) if "INVALID_STATE" in str(err) else "?"
+            if seen not in ("CREATED", "STOPPED", "FAILED"):
+                raise
+            self.progress(f"{name} refused a change while {seen}: a transition is under way; waiting for it")
+            waiting.wait_until(lambda: waiting.processor_state(self.client, name), lambda s: s != seen,
+                               what=f"processor {name} to leave {seen}", clock=self.clock, timeout=STOP_TIMEOUT,
+                               progress=self.progress)
+        self._stop(name)
+        return write()
+
     def _stop(self, name: str) -> tuple[str, str]:
         # Optimistic: send, and read the state only when the answer is not a plain 200.
         try:
@@ -172,7 +190,7 @@ class Executor:
         except AtlasNotFound:
             return "already-done", "was absent"
         except (AtlasApiError, AtlasUnavailable) as err:
-            if not _still_working(err):
+            if not still_working(err):
                 state = waiting.processor_state(self.client, name)
                 if state not in (None, "CREATED", "STOPPED"):
                     raise
@@ -187,7 +205,7 @@ class Executor:
             self.client.start_processor_with(name, tier=body.get("tier"),
                                              resume_from_checkpoint=body.get("resumeFromCheckpoint"))
         except (AtlasApiError, AtlasUnavailable) as err:
-            if not _still_working(err):
+            if not still_working(err):
                 if waiting.processor_state(self.client, name) != "STARTED":
                     raise
                 status = "already-done"
@@ -245,42 +263,6 @@ def _chains(steps: list[Step]) -> list[list[Step]]:
             chain.append(current)
         chains.append(chain)
     return chains
-
-
-def _still_working(err: Exception) -> bool:
-    """504 STREAM_PROCESSOR_TIMEOUT or a lost answer: the operation may still complete, so poll
-    for the state instead of deciding now (reference §7.2)."""
-    return isinstance(err, AtlasUnavailable) or getattr(err, "status", 0) == 504
-
-
-def _processor_matches(live: dict[str, Any], body: dict[str, Any]) -> bool:
-    """Did a PATCH land? Compare what it meant to set (pipeline, options, tier), canonically."""
-    wanted = {k: v for k, v in body.items() if k != "options"}
-    options = {k: v for k, v in (body.get("options") or {}).items() if k != "resumeFromCheckpoint" and v != {}}
-    have = {k: live.get(k) for k in wanted}
-    return same(have, wanted) and same({k: (live.get("options") or {}).get(k) for k in options}, options)
-
-
-def _connection_matches(live: dict[str, Any], step: Step) -> bool:
-    """Did a connection PATCH land? Compare the non-secret fields it sent."""
-    sent = {k: v for k, v in step.payload.items() if k not in ("name", "type")}
-    return same({k: live.get(k) for k in sent}, sent)
-
-
-def _exists(read: Callable[[str], Any], name: str) -> bool:
-    try:
-        read(name)
-        return True
-    except AtlasNotFound:
-        return False
-
-
-def _idempotent_delete(delete: Callable[[], None]) -> tuple[str, str]:
-    try:
-        delete()
-        return "done", ""
-    except AtlasNotFound:
-        return "already-done", "was already gone"
 
 
 def _deep_copy(value: Any) -> Any:

@@ -193,6 +193,15 @@ def break_locks(client) -> list[dict[str, Any]]:
     return docs
 
 
+def clear_before_workspace_delete(runner, live) -> None:
+    """Deleting a whole workspace: a running deploy's lock refuses it; a stale one goes first (Atlas
+    refuses to delete a workspace that still has processors, and the lock is one)."""
+    held = runner.lock_status(live)
+    if held and held["live"]:
+        raise LockHeld(f"the workspace is locked by {describe(held)}; wait for it to finish before deleting it")
+    break_locks(runner.client)
+
+
 def _create(client, name: str, record: dict[str, Any], *, tries: int = 2) -> None:
     """POST the lock; an unclear answer (5xx, lost) is settled by reading, then one more try."""
     try:

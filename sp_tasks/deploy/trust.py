@@ -36,6 +36,8 @@ def check_saved_plan(runner, plan_file: str, desired, live: LiveState) -> Plan:
                              f"{runner.settings.name} --out {plan_file}` again")
     if saved.exact:
         raise PlanMismatch(f"{plan_file} is a rollback plan; restore a snapshot with `invoke rollback --snapshot`")
+    if saved.targets and not runner.targets:  # planned with -p: derived for the same processors
+        runner.targets = tuple(saved.targets)
     derived = runner.plan(desired, live, prune=saved.prune, tier=saved.default_tier or None,
                           rotate_secrets=saved.rotate_secrets)
     differences = plan_differences(saved, derived)

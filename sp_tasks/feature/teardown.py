@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sp_tasks.deploy import waiting
+from sp_tasks.deploy.lock import clear_before_workspace_delete
 from sp_tasks.deploy.steps import Chain, Phase, Step, StepKind, Target, flatten
 from sp_tasks.errors import ConfigError, DeployError
 from sp_tasks.feature.derive import MARKER, FeatureEnv
@@ -86,6 +87,7 @@ def destroy(runner, *, confirm: Callable[[str], bool]) -> Teardown:
     if not confirm(question):
         out.message = "cancelled: nothing deleted"
         return out
+    clear_before_workspace_delete(runner, live)  # a deploy running there refuses; a dead one's lock goes
     out.snapshot = runner.snapshot(live, "pre-destroy")
     runner.progress(f"snapshot saved: {out.snapshot}")
     processor_steps, connection_steps = teardown_steps({p.name: p.state for p in live.processors},

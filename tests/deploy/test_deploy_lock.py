@@ -144,3 +144,14 @@ def test_a_deploy_that_loses_its_lock_stops_and_does_not_roll_back(project):
     with pytest.raises(DeployError, match="not rolled back"):
         _deploy(project, runner)
     assert not any("rolling back" in line for line in lines)
+
+
+def test_deleting_the_workspace_clears_a_dead_deployers_lock_but_not_a_running_ones(project):
+    _deploy(project)
+    holder = project.runner()
+    with holder.locked("deploy"):
+        with pytest.raises(LockHeld):
+            lock.clear_before_workspace_delete(project.runner(), project.runner().live())
+    _dead_lock(project)
+    lock.clear_before_workspace_delete(project.runner(), project.runner().live())
+    assert not _locks(project)  # Atlas would refuse to delete a workspace the lock processor is still in

@@ -8,7 +8,7 @@ import pytest
 from child import KILL, at, run_child
 from deploy_project import FILTER
 from polling import wait_for
-from sp_tasks.deploy import service
+from sp_tasks.deploy import service, snapshots
 from test_deploy_lock import V2
 
 
@@ -81,3 +81,22 @@ def test_after_kill_9_mid_cut_over_plan_shows_what_is_left_and_one_deploy_repair
     assert live["hot__blue"]["id"] == identity[0] and live["hot__blue"]["stats"]["inputMessageCount"] >= identity[1]
     assert live["hot"]["pipeline"] == V2["pipeline"] and "hot__green" not in live
     assert not project.runner().live().extra["locks"]
+
+
+def test_a_start_still_under_way_from_a_killed_deployer_does_not_break_the_rollback(project):
+    """Atlas shows STOPPED until a start it accepted is done: a rollback planned on that sees a
+    stopped processor, and its modify is refused (INVALID_STATE); it must wait, stop and go on."""
+    from sp_tasks.emulator.lifecycle import PENDING
+
+    identity = _before(project)
+    project.emulator.admin("POST", "config", {"lifecycle": {"processor_start": 3}})
+    _hold(project, "POST", "/processor/hot:startWith$", ms=500)
+    run_child(project, "deploy", "yes=true", on_line=at(project, ("start processor: hot", "/processor/hot:startWith$",
+                                                                  KILL)))
+    store = project.emulator.backend.store
+    wait_for(lambda: PENDING in (store.get("processors", project.settings().project_id, "hot", "ws-test") or {}))  # the start landed
+    assert project.live_processors()["hot"]["state"] == "STOPPED"  # as Atlas shows it while it starts
+    found = snapshots.candidates(project.root, project.settings(), project.runner().live())
+    rolled = service.rollback(project.runner(), snapshots.default_target(found, "test").path, project.desired())
+    assert rolled.message.startswith("rolled back")
+    _assert_as_before(project, identity)

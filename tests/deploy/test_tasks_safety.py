@@ -132,3 +132,17 @@ def test_after_a_crash_and_a_converging_redeploy_rollback_restores_the_last_veri
                                                               "logger": "STARTED"}
     tasks.rollback(ctx, list=True)
     assert "* " in capsys.readouterr().out
+
+
+def test_a_saved_targeted_plan_is_derived_again_for_the_same_processors(ctx, project, capsys, tmp_path):
+    from deploy_project import LOGGER
+
+    tasks.deploy(ctx, yes=True)
+    project.write("processors", V2)
+    project.write("processors", {**LOGGER, "pipeline": [LOGGER["pipeline"][0], {"$project": {"device_id": 1}},
+                                                         LOGGER["pipeline"][2]]})
+    path = tmp_path / "hot-only.json"
+    tasks.plan(ctx, processor=["hot"], out=str(path))
+    assert _code(lambda: tasks.deploy(ctx, yes=True, plan=str(path))) == 0  # no -p given again: the file's
+    live = project.live_processors()
+    assert live["hot"]["pipeline"] == V2["pipeline"] and live["logger"]["pipeline"] == LOGGER["pipeline"]
