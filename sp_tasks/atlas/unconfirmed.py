@@ -165,7 +165,8 @@ CONFIRMED = (
 # Terraform acceptance tests against real Atlas), so no connection is needed. Unconfirmed: that a
 # $source.documents pipeline is accepted for a persisted (not interactive) processor, that a
 # processor left CREATED is not billed (§5.3 says billing is active while STARTED), that its
-# pipeline can be PATCHed while CREATED (the lease heartbeat) and that create answers 409 for an
+# pipeline can be PATCHed while CREATED (the lease heartbeat; the lock waits past INIT/CREATING first,
+# as what Atlas answers to a PATCH meanwhile is unknown) and that create answers 409 for an
 # existing name atomically (the spec declares 409; two simultaneous creates were not observed).
 LOCK_PROCESSOR = {
     "pipeline": "$source.documents + $emit __testLog",

@@ -15,30 +15,32 @@ started costs nothing (guesses in ``atlas.unconfirmed.LOCK_PROCESSOR``).
 
 Taking the lock creates generation n+1 above the newest one seen: the create is atomic (a name
 exists once; 409 otherwise), so of two deployers that saw the same state exactly one wins, and
-breaking a stale lock can never delete a lock someone else just took. A lease is stale once it
-expired (the holder refreshes it every ``HEARTBEAT`` seconds) or when its holder was on this
-machine and its process is gone. ``invoke unlock`` deletes every lock processor. The lock is
-never a user processor: ``fetch_live`` keeps it out of the processors planned, shown and
-snapshotted, and hands it over in ``LiveState.extra["locks"]``.
+breaking a stale lock can never delete a lock someone else just took. A just-created processor is
+INIT/CREATING for a moment and Atlas may refuse or lose a modify meanwhile, so the lock is held
+only once it reads CREATED. A lease is stale once it expired (the holder refreshes it every
+``HEARTBEAT`` seconds) or when its holder was on this machine and its process is gone. A refused
+update is never ignored: recording the intent fails the flow before any change, and a refused
+heartbeat is reported, then loses the lease before it can run out unnoticed. ``invoke unlock``
+deletes every lock processor. The lock is never a user processor: ``fetch_live`` keeps it out of
+the processors planned, shown and snapshotted, and hands it over in ``LiveState.extra["locks"]``.
 """
 from __future__ import annotations
 
-import getpass
-import os
 import re
-import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Callable
 
-from sp_tasks.errors import AtlasApiError, AtlasConflict, AtlasNotFound, AtlasUnavailable, LockHeld
+from sp_tasks.deploy import holder, waiting
+from sp_tasks.errors import (AtlasApiError, AtlasConflict, AtlasNotFound, AtlasUnavailable, DeployError, LockHeld,
+                             WaitTimeout)
 from sp_tasks.model import LOCK_SUFFIX
 
 TTL = 300.0  # seconds a lease lasts without a heartbeat (generous: clocks of two machines differ)
 HEARTBEAT = 60.0
+NOTE_TRIES = 3  # a transient refusal of the intent is sent again (an idempotent whole-pipeline PATCH)
 KEY = "sp_tasks_lock"
 NAME = re.compile(r"^sp-tasks-(\d+)" + re.escape(LOCK_SUFFIX) + "$")
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -61,12 +63,8 @@ def read_record(doc: dict[str, Any]) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def this_machine() -> dict[str, Any]:
-    return {"owner": _owner(), "host": socket.gethostname(), "boot_id": _boot_id(), "pid": os.getpid()}
-
-
 def new_record(now: datetime, intent: dict[str, Any], *, ttl: float = TTL) -> dict[str, Any]:
-    return {"token": uuid.uuid4().hex, **this_machine(), "started_at": now.strftime(STAMP),
+    return {"token": uuid.uuid4().hex, **holder.this_machine(), "started_at": now.strftime(STAMP),
             "expires_at": (now + timedelta(seconds=ttl)).strftime(STAMP), **intent}
 
 
@@ -88,13 +86,14 @@ def status(lock_docs: list[dict[str, Any]], now: datetime, own_token: str = "") 
 def stale_because(record: dict[str, Any], now: datetime) -> str:
     """Why a lease no longer holds ("" when it does)."""
     try:
-        expires = datetime.strptime(record["expires_at"], STAMP).replace(tzinfo=timezone.utc)
+        expires = _stamp(record["expires_at"])
     except (KeyError, TypeError, ValueError):
         return "unreadable lease"
     if expires <= now:
         return f"expired at {record['expires_at']}"
-    mine = this_machine()
-    if (record.get("host"), record.get("boot_id")) == (mine["host"], mine["boot_id"]) and not _alive(record.get("pid")):
+    mine = holder.this_machine()
+    here = (record.get("host"), record.get("boot_id")) == (mine["host"], mine["boot_id"])
+    if here and not holder.alive(record.get("pid")):
         return f"its process {record.get('pid')} on this machine is gone"
     return ""
 
@@ -111,39 +110,66 @@ class Lease:
 
     client: Any
     name: str
-    record: dict[str, Any]
+    record: dict[str, Any]  # as Atlas holds it: only a write that succeeded changes it
     clock: Any
     ttl: float = TTL
     on_lost: Callable[[str], None] = lambda why: None
+    warn: Callable[[str], None] = lambda line: None  # a refused refresh or release, said as it happens
+    every: float = HEARTBEAT
     lost: str = ""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _writing: threading.Lock = field(default_factory=threading.Lock)  # note() and the heartbeat both write
 
     @property
     def token(self) -> str:
         return self.record["token"]
 
     def note(self, **intent: Any) -> None:
-        """Add to the recorded intent (e.g. the snapshot path once saved) and refresh."""
-        self.record.update(intent)
-        self.refresh()
+        """Add to the recorded intent (e.g. the snapshot path once saved) and refresh. It comes before
+        any change, so a refusal stops the flow there: DeployError, nothing changed."""
+        for attempt in range(NOTE_TRIES):
+            try:
+                return self._write(intent)
+            except AtlasNotFound:
+                self._lose(f"the deploy lock {self.name} was broken (invoke unlock, or taken over after expiring)")
+                raise DeployError(f"{self.lost}; nothing was changed") from None
+            except (AtlasApiError, AtlasUnavailable) as err:
+                if attempt + 1 == NOTE_TRIES or not _transient(err):
+                    raise DeployError(f"Atlas refused to record the deploy's intent in the deploy lock {self.name} "
+                                      f"({err}); nothing was changed: run the command again") from None
+                self.clock.sleep(2.0 ** attempt)
 
     def refresh(self) -> bool:
-        """Extend the lease; False (and ``on_lost``) when the lock was broken meanwhile."""
-        record = {**self.record, "expires_at": (self.clock.now() + timedelta(seconds=self.ttl)).strftime(STAMP)}
+        """Extend the lease; False (and ``on_lost``) when the lock was broken meanwhile, or when it
+        could not be extended and would run out before the next beat."""
         try:
-            self.client.modify_processor(self.name, {"pipeline": lock_pipeline(record)})
+            self._write({})
         except AtlasNotFound:
             self._lose(f"the deploy lock {self.name} was broken (invoke unlock, or taken over after expiring)")
             return False
-        except (AtlasApiError, AtlasUnavailable):
-            return True  # transient: the lease still runs; the next beat tries again
-        self.record = record
+        except (AtlasApiError, AtlasUnavailable) as err:
+            left = (_stamp(self.record["expires_at"]) - self.clock.now()).total_seconds()
+            if left <= self.every:
+                self._lose(f"could not extend the deploy lock {self.name} ({err}) and its lease ends at "
+                           f"{self.record['expires_at']}: stopping before another deploy may take it")
+                return False
+            self.warn(f"could not extend the deploy lock {self.name} ({err}); its lease holds until "
+                      f"{self.record['expires_at']}, trying again in {self.every:g} s")
         return True
 
-    def start_heartbeat(self, every: float = HEARTBEAT) -> "Lease":
+    def _write(self, intent: dict[str, Any]) -> None:
+        with self._writing:
+            record = {**self.record, **intent,
+                      "expires_at": (self.clock.now() + timedelta(seconds=self.ttl)).strftime(STAMP)}
+            self.client.modify_processor(self.name, {"pipeline": lock_pipeline(record)})
+            self.record = record
+
+    def start_heartbeat(self, every: float | None = None) -> "Lease":
+        self.every = every or self.every
+
         def beat() -> None:
-            while not self._stop.wait(every):
+            while not self._stop.wait(self.every):
                 if not self.refresh():
                     return
 
@@ -159,8 +185,11 @@ class Lease:
             return
         try:
             self.client.delete_processor(self.name)
-        except (AtlasNotFound, AtlasApiError, AtlasUnavailable):
-            pass  # gone already, or left to expire: the next deployer sees it stale
+        except AtlasNotFound:
+            pass
+        except (AtlasApiError, AtlasUnavailable) as err:
+            self.warn(f"could not remove the deploy lock {self.name} ({err}); it expires at "
+                      f"{self.record['expires_at']}, or run `invoke unlock`")
 
     def _lose(self, why: str) -> None:
         self.lost = why
@@ -168,8 +197,9 @@ class Lease:
 
 
 def acquire(client, intent: dict[str, Any], *, clock, ttl: float = TTL,
-            lock_docs: list[dict[str, Any]] | None = None) -> Lease:
-    """Take the lock or raise LockHeld. ``lock_docs``: the lock processors as just listed."""
+            lock_docs: list[dict[str, Any]] | None = None, progress: waiting.Progress | None = None) -> Lease:
+    """Take the lock or raise LockHeld; returns once the lock processor is CREATED.
+    ``lock_docs``: the lock processors as just listed."""
     docs = lock_docs if lock_docs is not None else [d for d in client.list_processors(include_locks=True)
                                                     if _generation(d.get("name", ""))]
     now = clock.now()
@@ -180,6 +210,7 @@ def acquire(client, intent: dict[str, Any], *, clock, ttl: float = TTL,
     name = lock_name((held["generation"] if held else 0) + 1)
     record = new_record(now, intent, ttl=ttl)
     _create(client, name, record)
+    _settle(client, name, clock, progress)
     for doc in docs:  # stale generations: ours now supersedes them
         _delete_quietly(client, doc["name"])
     return Lease(client, name, record, clock, ttl)
@@ -213,14 +244,26 @@ def _create(client, name: str, record: dict[str, Any], *, tries: int = 2) -> Non
         if isinstance(err, AtlasApiError) and err.status < 500:
             raise
         try:
-            holder = read_record(client.get_processor(name)).get("token")
+            taker = read_record(client.get_processor(name)).get("token")
         except AtlasNotFound:
-            holder = None
-        if holder == record["token"]:
+            taker = None
+        if taker == record["token"]:
             return  # it landed
-        if holder is None and tries > 1:
+        if taker is None and tries > 1:
             return _create(client, name, record, tries=tries - 1)
         raise LockHeld(f"could not take the workspace lock {name} ({err}); nothing was sent") from None
+
+
+def _settle(client, name: str, clock, progress) -> None:
+    """Wait past INIT/CREATING: a modify sent meanwhile may be refused or lost (waiting.py)."""
+    try:
+        state = waiting.wait_for_processor_created(client, name, clock=clock, timeout=waiting.SETTLE_TIMEOUT,
+                                                   progress=progress)
+    except WaitTimeout as err:
+        state = str(err)
+    if state != "CREATED":
+        _delete_quietly(client, name)
+        raise LockHeld(f"could not take the workspace lock {name}: {state}, not CREATED; nothing was sent")
 
 
 def _delete_quietly(client, name: str) -> None:
@@ -230,36 +273,15 @@ def _delete_quietly(client, name: str) -> None:
         pass
 
 
+def _transient(err: Exception) -> bool:
+    """Worth sending the same lock update again: Atlas did not answer, or answered 429/5xx."""
+    return isinstance(err, AtlasUnavailable) or getattr(err, "status", 0) in (429, 500, 502, 503, 504)
+
+
+def _stamp(text: str) -> datetime:
+    return datetime.strptime(text, STAMP).replace(tzinfo=timezone.utc)
+
+
 def _generation(name: str) -> int:
     match = NAME.match(name or "")
     return int(match.group(1)) if match else 0
-
-
-def _owner() -> str:
-    actor, run = os.environ.get("GITHUB_ACTOR"), os.environ.get("GITHUB_RUN_ID")
-    if actor and run:
-        return f"{actor} (GitHub Actions run {run})"
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def _boot_id() -> str:
-    """Tells two machines (or two boots) with the same host name apart for the dead-process check."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-    except OSError:
-        return ""
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return True  # cannot tell: only the expiry decides
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True

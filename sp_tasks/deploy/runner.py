@@ -89,8 +89,8 @@ class Runner:
 
         record = {"operation": operation, "environment": self.settings.name, "workspace": self.settings.workspace,
                   "revision": current_sha(self.settings.root), **intent}
-        lease = lock.acquire(self.client, record, clock=self.clock)
-        lease.on_lost = self._lost
+        lease = lock.acquire(self.client, record, clock=self.clock, progress=self.progress)
+        lease.on_lost, lease.warn = self._lost, self.progress
         self.lease = lease.start_heartbeat()
         try:
             yield lease

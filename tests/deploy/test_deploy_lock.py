@@ -155,3 +155,41 @@ def test_deleting_the_workspace_clears_a_dead_deployers_lock_but_not_a_running_o
     _dead_lock(project)
     lock.clear_before_workspace_delete(project.runner(), project.runner().live())
     assert not _locks(project)  # Atlas would refuse to delete a workspace the lock processor is still in
+
+
+def test_with_lifecycle_delays_the_lock_is_held_only_once_created_and_its_intent_lands(project):
+    _deploy(project)
+    project.emulator.admin("POST", "config", {"lifecycle": {"processor_create": 1.0}})
+    runner = project.runner()
+    with runner.locked("deploy", strategy="canary") as lease:
+        assert runner.client.get_processor(lease.name)["state"] == "CREATED"  # INIT/CREATING refuse a modify
+        lease.note(snapshot="snapshots/test/x.json")
+        assert lock.read_record(runner.client.get_processor(lease.name))["snapshot"] == "snapshots/test/x.json"
+    project.write("processors", V2)
+    assert _deploy(project).message == "applied and verified"  # the whole flow with the delay on
+
+
+def test_a_refused_intent_stops_the_deploy_before_any_change(project):
+    _deploy(project)
+    before = project.live_processors()["hot"]
+    project.write("processors", V2)
+    project.emulator.faults({"method": "PATCH", "path": r"/processor/sp-tasks-\d+__lock$", "status": 400,
+                             "count": 1})
+    with pytest.raises(DeployError, match=r"refused to record the deploy's intent .* nothing was changed"):
+        _deploy(project)
+    after = project.live_processors()["hot"]
+    assert (after["id"], after["pipeline"], after["state"]) == (before["id"], before["pipeline"], "STARTED")
+    assert not _locks(project)
+
+
+def test_a_refused_heartbeat_is_said_and_loses_the_lease_before_it_runs_out(project):
+    _deploy(project)
+    clock = FakeClock(datetime.now(timezone.utc))
+    lease = lock.acquire(project.runner().client, {"operation": "deploy"}, clock=clock)
+    warned, lost = [], []
+    lease.warn, lease.on_lost = warned.append, lost.append
+    project.emulator.faults({"method": "PATCH", "path": r"__lock$", "status": 503})
+    assert lease.refresh() and not lost
+    assert "could not extend the deploy lock" in warned[-1] and lease.record["expires_at"] in warned[-1]
+    clock.advance(lock.TTL - lock.HEARTBEAT)  # the next beat would come after the lease ends
+    assert not lease.refresh() and "stopping before another deploy may take it" in lost[-1]
