@@ -9,13 +9,16 @@ it is inside that step: an emulator delay fault holds the step's own request (st
 rename, delete of a named processor) until the parent has sent the signal; steps without a request
 of their own (create, health gate, canary comparison) are hit when their line is printed.
 
-- kill -9: the next plan must show the dead deployer's lock as stale and a repair for every copy
-  left behind; then one `deploy` (same strategy) must converge and verify — and, separately, one
-  `rollback` must return to the last verified state.
+- kill -9: the next plan must show exactly what is left (tests/deploy/kill_checks.py: the dead
+  deployer's lock as stale, a repair for each copy left behind and nothing else, a change to hot
+  only while hot is not yet as Git wants it); then one `deploy` (same strategy) must converge and
+  verify — and, separately, one `rollback` must return to the last verified state.
 - a signal: the deployer must exit 130 with a last line saying it rolled back, leaving the
-  workspace as before (no copies, no lock, the original processor STARTED with the old pipeline).
+  workspace as before (no copies, no lock, the original processor STARTED with the old pipeline,
+  so the next plan shows exactly the one change to hot again).
 
-Every case checks that the processor that existed before keeps its _id and counters. The table
+Every case checks that the processor that existed before keeps its _id and that none of its
+counters is lower after the repair than it was when the deployer stopped. The table
 printed at the end is the matrix; exit status 1 if any case failed. Takes several minutes.
 """
 from __future__ import annotations
@@ -36,9 +39,9 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent / "deploy"), str(HERE.pare
 
 from child import at, run_child  # noqa: E402  (tests/deploy)
 from deploy_project import FILTER, Project  # noqa: E402
+from kill_checks import check_kept, check_plan_after_kill, counters_of  # noqa: E402  (tests/deploy)
 from sp_tasks.deploy import service, snapshots  # noqa: E402
 from sp_tasks.deploy.strategies import build_steps  # noqa: E402
-from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, RETIRED_SUFFIX  # noqa: E402
 
 V2 = {**FILTER, "pipeline": [FILTER["pipeline"][0], {"$match": {"obs.watts": {"$gt": 120}}}, FILTER["pipeline"][2]]}
 HOLD_MS = 1500
@@ -104,12 +107,15 @@ def run_case(emulator: Emulator, strategy: str, index: int, action: str, repair:
     step = steps_of(project, strategy)[index]
     row = Row(strategy, f"{index + 1} {step.id}", action, repair)
     try:
-        row.exit_code = interrupt(project, step, action, strategy)
+        run = interrupt(project, step, action, strategy)
+        row.exit_code = run.code
+        floor = counters_of(project.runner().live(), before["id"])  # as the kill or signal left them
         if action == "kill -9":
             row.plan_after = after_kill(project, repair, strategy)
         else:
-            after_signal(project, row.exit_code)
-        check_kept(project, before, V2 if (action == "kill -9" and repair == "deploy") else FILTER)
+            after_signal(project, run)
+        wanted = V2 if (action == "kill -9" and repair == "deploy") else FILTER
+        check_kept(project.runner().live(), before["id"], floor, wanted["pipeline"])
     except AssertionError as failed:
         row.result = f"FAIL: {failed}"
     except Exception as failed:  # noqa: BLE001 - a product error is a failed case, and the matrix goes on
@@ -118,7 +124,7 @@ def run_case(emulator: Emulator, strategy: str, index: int, action: str, repair:
     return row
 
 
-def interrupt(project: Project, step, action: str, strategy: str) -> int:
+def interrupt(project: Project, step, action: str, strategy: str):
     sig = signal.SIGKILL if action == "kill -9" else signal.Signals[action]
     held = None
     if step.kind.value in REQUESTS:
@@ -130,7 +136,7 @@ def interrupt(project: Project, step, action: str, strategy: str) -> int:
                     on_line=at(project, (marker, held, sig)))
     if action == "kill -9":
         settle(project.emulator, HOLD_MS / 1000 if held else 0.0)
-    return run.code
+    return run
 
 
 def settle(emulator: Emulator, held_s: float) -> None:
@@ -150,15 +156,7 @@ def settle(emulator: Emulator, held_s: float) -> None:
 def after_kill(project: Project, repair: str, strategy: str) -> str:
     runner = project.runner()
     live = runner.live()
-    plan = runner.plan(project.desired(), live)
-    assert plan.lock is not None and not plan.lock["live"], "the dead deployer's lock is not shown stale"
-    repaired = {c.renamed_from or c.name for c in plan.changes if c.repair}
-    names = {p.name for p in live.processors}
-    left = {n for n in names if n.endswith((GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX))
-            or (n.endswith(BLUE_SUFFIX) and n[: -len(BLUE_SUFFIX)] not in names)}
-    assert left <= repaired, f"left over but not in the plan: {sorted(left - repaired)}"
-    changes = sum(c.action.value != "no-op" and not c.repair for c in plan.changes)
-    summary = f"{len(repaired)} repair(s), {changes} change(s), stale lock"
+    summary = check_plan_after_kill(runner.plan(project.desired(), live), live, V2["pipeline"])
     if repair == "deploy":
         outcome = service.deploy(project.runner(), project.desired(), strategy=strategy)
         assert outcome.message.startswith(("applied and verified", "no changes")), outcome.message
@@ -170,22 +168,14 @@ def after_kill(project: Project, repair: str, strategy: str) -> str:
     return summary
 
 
-def after_signal(project: Project, code: int) -> None:
-    assert code == 130, f"exit {code}, not 130"
+def after_signal(project: Project, run) -> None:
+    assert run.code == 130, f"exit {run.code}, not 130"
+    assert "rolled back" in run.last_line and "as it was before the deploy" in run.last_line, run.last_line
     runner = project.runner()
     plan = runner.plan(project.desired(), runner.live())
     assert plan.lock is None, "the lock was left behind"
     assert not any(c.repair for c in plan.changes), "copies were left behind"
-
-
-def check_kept(project: Project, before: dict, wanted: dict) -> None:
-    live = project.live_processors()
-    assert live["hot"]["pipeline"] == wanted["pipeline"] and live["hot"]["state"] == "STARTED", "hot is not as wanted"
-    kept = [p for p in live.values() if p["id"] == before["id"]]
-    assert kept, "the original processor is gone (recreated)"
-    assert kept[0]["stats"]["inputMessageCount"] >= before["stats"]["inputMessageCount"], "counters were reset"
-    assert not project.runner().live().extra["locks"], "a lock is left"
-    assert not any(n.endswith((GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX)) for n in live), "copies are left"
+    assert [c.name for c in plan.changes if c.action.value != "no-op"] == ["hot"], "not as before the deploy"
 
 
 def main(argv: list[str]) -> int:

@@ -6,9 +6,11 @@ reproduced here by applying the first k steps the deploy would take (the real ex
 HTTP) under a lock whose process is gone. Real kills at named steps, and real signals, are in
 test_deploy_signals.py; the slow whole matrix with real kills is tests/adversarial/kill_matrix.py.
 
-After every kill point: the plan shows a repair for every copy left behind and the lock as stale;
-one deploy converges (applied and verified, or nothing left to do) — or one rollback returns to
-the last verified state — and the processor that existed before keeps its _id and counters.
+After every kill point: the plan shows exactly what is left (kill_checks.py: the lock as stale, a
+repair for each copy left behind and nothing else, a change to hot only if it is not yet as Git
+wants it); one deploy converges (applied and verified, or nothing left to do) — or one rollback
+returns to the last verified state — and the processor that existed before keeps its _id and no
+counter goes back.
 """
 import subprocess
 import sys
@@ -17,10 +19,10 @@ from datetime import datetime, timezone
 import pytest
 
 from deploy_project import FILTER
+from kill_checks import check_kept, check_plan_after_kill, counters_of
 from sp_tasks.deploy import lock, service, snapshots
 from sp_tasks.deploy.strategies import build_steps
-from sp_tasks.model import BLUE_SUFFIX, CANARY_SUFFIX, GREEN_SUFFIX, RETIRED_SUFFIX, DesiredState, LiveProcessor
-from sp_tasks.model import LiveState, ProcessorSpec
+from sp_tasks.model import DesiredState, LiveProcessor, LiveState, ProcessorSpec
 from sp_tasks.planning.planner import compute_plan
 from test_deploy_lock import V2
 
@@ -73,13 +75,8 @@ def test_killed_after_step_k_the_next_plan_shows_what_is_left_and_one_command_re
 
     runner = project.runner()
     live = runner.live()
-    plan = runner.plan(project.desired(), live)
-    assert plan.lock and not plan.lock["live"], f"after {done}: the dead deployer's lock is not shown stale"
-    repaired = {c.renamed_from or c.name for c in plan.changes if c.repair}
-    names = {p.name for p in live.processors}
-    leftovers = {n for n in names if n.endswith((GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX))
-                 or (n.endswith(BLUE_SUFFIX) and n[: -len(BLUE_SUFFIX)] not in names)}
-    assert leftovers <= repaired, f"after {done}: {leftovers - repaired} left over but not in the plan"
+    check_plan_after_kill(runner.plan(project.desired(), live), live, V2["pipeline"])
+    floor = counters_of(live, before["id"])  # a recreated or reset processor would restart below these
 
     if mode == "deploy":
         outcome = service.deploy(project.runner(), project.desired(), strategy=strategy)
@@ -92,10 +89,4 @@ def test_killed_after_step_k_the_next_plan_shows_what_is_left_and_one_command_re
         verified = next(c for c in found if c.verified)  # what `invoke rollback` restores (when live is not it)
         service.rollback(project.runner(), verified.path, project.desired())
         wanted = FILTER["pipeline"]
-    live = project.live_processors()
-    assert live["hot"]["pipeline"] == wanted and live["hot"]["state"] == "STARTED"
-    kept = [p for p in live.values() if p["id"] == before["id"]]
-    assert kept, f"after {done} and a {mode}: hot's original processor is gone"
-    assert kept[0]["stats"]["inputMessageCount"] >= before["stats"]["inputMessageCount"]
-    assert not project.runner().live().extra["locks"]
-    assert not any(n.endswith((GREEN_SUFFIX, CANARY_SUFFIX, RETIRED_SUFFIX)) for n in live)
+    check_kept(project.runner().live(), before["id"], floor, wanted)
