@@ -167,19 +167,21 @@ class Executor:
             return "done", "sent again after re-reading"
 
     def _once_settled(self, name: str, write: Callable[[], tuple[str, str]]) -> tuple[str, str]:
-        """A write that needs a stopped processor, refused INVALID_STATE although the processor looks
-        stopped: a start or stop someone sent (a deployer killed mid-step) is still under way, and
-        Atlas shows the old state until it ends. Wait for the state to change, stop it, send again."""
+        """A write that needs a stopped processor, refused INVALID_STATE although it was planned on a
+        stopped one: a start someone sent (a deployer killed or interrupted mid-step) is under way,
+        and Atlas shows the old state until it ends — or it ended between the plan and the write, and
+        the processor is STARTED now. Wait for the state to change if it has not, stop, send again."""
         try:
             return write()
         except AtlasApiError as err:
             seen = waiting.processor_state(self.client, name) if "INVALID_STATE" in str(err) else "?"
-            if seen not in ("CREATED", "STOPPED", "FAILED"):
+            if seen not in ("CREATED", "STOPPED", "FAILED", "STARTED"):
                 raise
-            self.progress(f"{name} refused a change while {seen}: a transition is under way; waiting for it")
-            waiting.wait_until(lambda: waiting.processor_state(self.client, name), lambda s: s != seen,
-                               what=f"processor {name} to leave {seen}", clock=self.clock, timeout=STOP_TIMEOUT,
-                               progress=self.progress)
+            self.progress(f"{name} refused a change while {seen}: a start was under way; stopping it first")
+            if seen != "STARTED":
+                waiting.wait_until(lambda: waiting.processor_state(self.client, name), lambda s: s != seen,
+                                   what=f"processor {name} to leave {seen}", clock=self.clock, timeout=STOP_TIMEOUT,
+                                   progress=self.progress)
         self._stop(name)
         return write()
 

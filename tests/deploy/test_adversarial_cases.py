@@ -142,3 +142,22 @@ def test_a_deploy_started_during_another_deploys_health_gate_is_refused_by_the_l
     assert f"on {socket.gethostname()}" in message and "lease until" in message and "invoke unlock" in message
     check_kept(project.runner().live(), original, floor, V2["pipeline"])
     assert _plan_left(project) == ([], [])
+
+
+def test_a_copy_whose_start_lands_while_its_delete_is_on_the_way_is_stopped_and_deleted(project):
+    """Found by hand (Ctrl-C during a canary's start, lifecycle delays on): the rollback plans a
+    delete for a copy that reads CREATED while its start is under way; the start ends before the
+    delete is handled, so Atlas refuses the delete as STARTED. It must stop the copy and delete again."""
+    from sp_tasks.deploy import snapshots
+
+    original = _deployed(project)
+    floor = counters_of(project.runner().live(), original)
+    client = project.runner().client
+    client.create_processor({"name": "hot__canary", "pipeline": V2["pipeline"]})
+    project.emulator.admin("POST", "config", {"lifecycle": {"processor_start": 1.0}})
+    client.start_processor("hot__canary")  # reads CREATED until the start is done
+    project.emulator.faults({"method": "DELETE", "path": "/processor/hot__canary$", "delay_ms": 2000, "count": 1})
+    found = snapshots.candidates(project.root, project.settings(), project.runner().live())
+    rolled = service.rollback(project.runner(), snapshots.default_target(found, "test").path, project.desired())
+    assert rolled.message.startswith("rolled back"), rolled.message
+    check_kept(project.runner().live(), original, floor, FILTER["pipeline"])
