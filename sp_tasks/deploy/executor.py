@@ -197,8 +197,10 @@ class Executor:
                 if state not in (None, "CREATED", "STOPPED"):
                     raise
                 return "already-done", f"was {state or 'absent'}"
-        waiting.wait_for_processor(self.client, name, "STOPPED", clock=self.clock, timeout=STOP_TIMEOUT,
-                                   progress=self.progress)
+        # Seen through even when a signal arrives: Atlas shows STARTED until the stop is done, so a
+        # rollback planned meanwhile would find nothing to do and the stop would land after it.
+        waiting.wait_for_processor(self.client, name, "STOPPED", clock=getattr(self.clock, "uncancelled", self.clock),
+                                   timeout=STOP_TIMEOUT, progress=self.progress)
         return "done", ""
 
     def _start(self, name: str, body: dict[str, Any]) -> tuple[str, str]:

@@ -161,3 +161,21 @@ def test_a_copy_whose_start_lands_while_its_delete_is_on_the_way_is_stopped_and_
     rolled = service.rollback(project.runner(), snapshots.default_target(found, "test").path, project.desired())
     assert rolled.message.startswith("rolled back"), rolled.message
     check_kept(project.runner().live(), original, floor, FILTER["pipeline"])
+
+
+@pytest.mark.parametrize("strategy, sig", [("blue-green", signal.SIGINT), ("canary", signal.SIGHUP)])
+def test_a_signal_while_the_original_stops_waits_for_the_stop_then_rolls_back(project, strategy, sig):
+    """Found by the slow kill matrix (lifecycle delays on): Atlas shows STARTED until a stop it
+    accepted is done, so a rollback planned meanwhile saw nothing to do, and the stop landed after
+    it — exit 1 (blue-green) or a "verified" rollback leaving hot STOPPED (canary). The stop in
+    flight is seen through before the rollback."""
+    original = _deployed(project)
+    floor = counters_of(project.runner().live(), original)
+    project.emulator.admin("POST", "config", {"lifecycle": {"processor_stop": 1.0}})
+    project.emulator.faults({"method": "POST", "path": "/processor/hot:stop$", "delay_ms": 1500, "count": 1})
+    run = run_child(project, "deploy", "yes=true", f"strategy={strategy}",
+                    on_line=at(project, ("stop processor: hot", "/processor/hot:stop$", sig)))
+    assert run.code == 130, run.lines
+    assert "rolled back" in run.last_line and "as it was before the deploy" in run.last_line, run.last_line
+    check_kept(project.runner().live(), original, floor, FILTER["pipeline"])
+    assert _plan_left(project) == ([], ["hot"])
