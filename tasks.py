@@ -411,7 +411,6 @@ def profile(c, env=None, duration=None, interval=None, processor=None, output=No
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.clock import SystemClock
     from sp_tasks.gitrev import current_sha, uncommitted
-    from sp_tasks.profiling.collect import progress_bar
     from sp_tasks.profiling.fingerprints import settings_environment
     from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.record import check_options, run_profile
@@ -427,7 +426,7 @@ def profile(c, env=None, duration=None, interval=None, processor=None, output=No
                           root=settings.root, git_sha=current_sha(settings.root), duration=duration,
                           interval=interval, processors=names or None, thresholds=settings.thresholds,
                           thresholds_source=f"environments/{settings.name}/thresholds.json",
-                          record=record, output=output, progress=progress_bar() or current().steps("profiling"),
+                          record=record, output=output, progress=current().meter("profiling"),
                           paths=paths_for(settings),
                           environment=settings_environment(settings), uncommitted=dirty, allow_dirty=allow_dirty,
                           reset=reset)

@@ -105,7 +105,10 @@ class Console:
                  stderr: TextIO | None = None, stdin: TextIO | None = None, command: str = ""):
         self.fmt, self.yes, self.command = fmt, yes, command
         self._out, self._err, self._in = stdout, stderr, stdin
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        # stderr holds a line without its newline (a prompt, a progress bar): whatever is written
+        # next ends it first, so nothing — least of all the final line — starts mid-line.
+        self._open_line = False
 
     # Streams are looked up when used, so pytest's capsys (which swaps sys.stdout) sees them.
     @property
@@ -127,6 +130,7 @@ class Console:
     # -- results (stdout) -------------------------------------------------------------------
     def out(self, text: str) -> None:
         with self._lock:
+            self._end_open_line()
             self.stdout.write(text if text.endswith("\n") else text + "\n")
             self.stdout.flush()
 
@@ -142,14 +146,10 @@ class Console:
     def progress(self, message: str) -> None:
         """One whole line at a time: deploy workers report from several threads."""
         text = self.paint_err(message, "dim") if message.startswith("still waiting") else message
-        with self._lock:
-            self.stderr.write(f"  {text}\n")
-            self.stderr.flush()
+        self._say(f"  {text}")
 
     def warn(self, message: str) -> None:
-        with self._lock:
-            self.stderr.write(f"{self.paint_err('warning:', 'yellow+bold')} {message}\n")
-            self.stderr.flush()
+        self._say(f"{self.paint_err('warning:', 'yellow+bold')} {message}")
 
     @contextlib.contextmanager
     def waiting(self, what: str, *, first: float = HEARTBEAT_FIRST, every: float = 0.25) -> Iterator[None]:
@@ -182,6 +182,23 @@ class Console:
 
         return show
 
+    def meter(self, what: str, *, force: bool = False, width: int = 30) -> Callable[[float, float], None]:
+        """A ``(done, total)`` progress: a bar redrawn in place on a terminal (``force``: always),
+        else :meth:`steps`. An unfinished bar (Ctrl-C, an error) is ended before the next line."""
+        if not (force or bool(getattr(self.stderr, "isatty", lambda: False)())):
+            return self.steps(what)
+
+        def draw(done: float, total: float) -> None:
+            share = 1.0 if total <= 0 else min(1.0, done / total)
+            filled = round(share * width)
+            with self._lock:
+                self.stderr.write(f"\r{what} [{'#' * filled}{'.' * (width - filled)}] {done:5.1f}/{total:.1f} s"
+                                  + ("\n" if share >= 1.0 else ""))
+                self.stderr.flush()
+                self._open_line = share < 1.0
+
+        return draw
+
     # -- prompts ----------------------------------------------------------------------------
     @property
     def interactive(self) -> bool:
@@ -199,9 +216,13 @@ class Console:
             raise ConfigError(f"{what} needs confirmation and this session is not interactive: "
                               "review what it will do, then run it again with --yes (-y)")
         with self._lock:
+            self._end_open_line()
             self.stderr.write(f"{question} [y/N] ")
             self.stderr.flush()
+            self._open_line = True  # until the answer's Enter; Ctrl-D or Ctrl-C leave it open
         answer = (self._in or sys.stdin).readline()
+        if answer.endswith("\n"):
+            self._open_line = False
         if answer.strip().lower() not in ("y", "yes"):
             raise Cancelled(declined)
 
@@ -211,6 +232,8 @@ class Console:
         or to ``say`` (invoke prints an Exit's message there itself); JSON to stdout."""
         say = say or self._say
         code = exit_code(err)
+        with self._lock:
+            self._end_open_line()  # ``say`` may print elsewhere (invoke): end a prompt's or bar's line here
         if isinstance(err, KeyboardInterrupt):
             message = "interrupted" + "".join(f"; {n}" for n in getattr(err, "__notes__", ()))
         else:
@@ -227,7 +250,14 @@ class Console:
 
     def _say(self, text: str) -> None:
         with self._lock:
+            self._end_open_line()
             self.stderr.write(text if text.endswith("\n") else text + "\n")
+            self.stderr.flush()
+
+    def _end_open_line(self) -> None:
+        if self._open_line:
+            self._open_line = False
+            self.stderr.write("\n")
             self.stderr.flush()
 
 

@@ -160,3 +160,41 @@ def test_a_long_run_without_a_terminal_still_reports_progress():
         show(float(second), 60.0)
     lines = quiet.stderr.getvalue().splitlines()
     assert lines == [f"  profiling: {n} of 60 s" for n in (0, 10, 20, 30, 40, 50, 60)]
+
+
+def test_a_progress_bar_on_a_terminal_and_steps_elsewhere():
+    bar = con.Console(stdout=io.StringIO(), stderr=Tty())
+    draw = bar.meter("profiling", width=10)
+    for done in (0.0, 2.0, 4.0):
+        draw(done, 4.0)
+    assert bar.stderr.getvalue().endswith("\rprofiling [##########]   4.0/4.0 s\n")
+    assert bar.stderr.getvalue().count("\r") == 3
+    piped = console()
+    piped.meter("profiling")(0.0, 60.0)
+    assert piped.stderr.getvalue() == "  profiling: 0 of 60 s\n"
+
+
+def test_every_output_ends_with_a_newline_even_after_an_unfinished_bar_or_prompt(monkeypatch):
+    """Ctrl-C mid-bar or Ctrl-D at a prompt used to leave the final line glued to the bar/prompt."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    cut = con.Console(stdout=io.StringIO(), stderr=Tty())
+    cut.meter("profiling", width=4)(1.0, 4.0)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    assert con.run(cut, interrupted) == con.INTERRUPTED
+    assert cut.stderr.getvalue() == "\rprofiling [#...]   1.0/4.0 s\nerror: interrupted\n"
+
+    reported: list[str] = []  # invoke's path: the final line goes into an Exit message
+    eof = console(answer="")
+    with pytest.raises(Cancelled) as info:
+        eof.confirm("Apply?")
+    eof.fail(info.value, reported.append)
+    assert eof.stderr.getvalue() == "Apply? [y/N] \n" and reported[-1].startswith("error: cancelled")
+
+    answered = console(answer="y\n")
+    answered.confirm("Apply?")
+    answered.out("done")
+    answered.progress("saved")
+    assert answered.stderr.getvalue() == "Apply? [y/N]   saved\n"  # the Enter typed ended the prompt's line

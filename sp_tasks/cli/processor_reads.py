@@ -167,7 +167,6 @@ def cmd_profile(ctx) -> int:
     # TODO(profiling): call the same entry point as `invoke profile` once tasks.py has it; this is
     # the function it is built on (sp_tasks.profiling.record.run_profile).
     from sp_tasks.clock import SystemClock
-    from sp_tasks.profiling.collect import progress_bar
     from sp_tasks.gitrev import uncommitted
     from sp_tasks.profiling.fingerprints import settings_environment
     from sp_tasks.profiling.paths import paths_for
@@ -187,7 +186,7 @@ def cmd_profile(ctx) -> int:
                           interval=ctx.args.interval, processors=names, thresholds=thresholds,
                           thresholds_source=source, record=ctx.args.record,
                           output=None if document_file else ctx.args.output,
-                          progress=progress_bar() or ctx.console.steps("profiling"),
+                          progress=ctx.console.meter("profiling"),
                           on_note=ctx.progress, paths=paths_for(ctx.settings),
                           environment=settings_environment(ctx.settings),
                           uncommitted=uncommitted(ctx.settings.root) if ctx.args.record else ())

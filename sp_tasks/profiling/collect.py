@@ -11,10 +11,9 @@ resets are handled where rates are computed (:mod:`sp_tasks.profiling.frames`).
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Sequence, TextIO
+from typing import Any, Callable, Iterable, Sequence
 
 from sp_tasks.clock import Clock
 from sp_tasks.errors import AtlasError
@@ -159,22 +158,3 @@ def collect_samples(
     if failures == polls and last_error is not None:
         raise last_error
     return samples
-
-
-def progress_bar(stream: TextIO | None = None, *, force: bool = False, width: int = 30) -> Progress | None:
-    """A one-line text progress bar on ``stream`` (stderr), or None when it is not a TTY.
-
-    ``force`` draws it anyway (e.g. CI logs that want to see progress).
-    """
-    out = stream if stream is not None else sys.stderr
-    if not force and not (hasattr(out, "isatty") and out.isatty()):
-        return None
-
-    def draw(elapsed: float, duration: float) -> None:
-        share = 1.0 if duration <= 0 else min(1.0, elapsed / duration)
-        filled = round(share * width)
-        end = "\n" if share >= 1.0 else ""
-        out.write(f"\rprofiling [{'#' * filled}{'.' * (width - filled)}] {elapsed:5.1f}/{duration:.1f} s{end}")
-        out.flush()
-
-    return draw

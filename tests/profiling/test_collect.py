@@ -7,7 +7,7 @@ import pytest
 
 from sp_tasks.clock import EPOCH_2025, FakeClock
 from sp_tasks.errors import AtlasUnavailable
-from sp_tasks.profiling.collect import collect_samples, progress_bar, samples_from_docs
+from sp_tasks.profiling.collect import collect_samples, samples_from_docs
 
 
 class FakeWorkspace:
@@ -202,14 +202,3 @@ def test_invalid_interval_is_refused(world):
     clock, ws = world
     with pytest.raises(ValueError):
         collect_samples(ws.fetch, duration=5, interval=0, clock=clock)
-
-
-def test_progress_bar_only_on_a_tty_unless_forced(world):
-    clock, ws = world
-    ws.add("a", running("a"))
-    assert progress_bar(io.StringIO()) is None
-    out = io.StringIO()
-    collect_samples(ws.fetch, duration=4, interval=2, clock=clock, progress=progress_bar(out, force=True, width=10))
-    text = out.getvalue()
-    assert text.endswith("\rprofiling [##########]   4.0/4.0 s\n")
-    assert text.count("\r") == 3
