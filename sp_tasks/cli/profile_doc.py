@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from sp_tasks.profiling.metrics import METRICS, STATE_SAMPLE
+from sp_tasks.units import fmt_scaled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,8 +78,10 @@ def recommendations(processor: str, stats: Mapping[str, Mapping[str, float]], br
     for (metric, kind), limit in sorted(limits.items()):
         value = (stats.get(metric) or {}).get("avg")
         if kind == "max" and limit and value is not None and (metric, kind) not in breached and value > HEADROOM * limit:
-            found.append(f"{metric} averages {value:.4g} {METRICS[metric].unit}, {value / limit:.0%} of its maximum "
-                         f"{limit:g}: little headroom left (a bigger tier, or a leaner pipeline)")
+            unit = METRICS[metric].unit
+            found.append(f"{metric} averages {fmt_scaled(value, unit, compact=True)}, {value / limit:.0%} of its "
+                         f"maximum {fmt_scaled(limit, unit, compact=True)}: little headroom left (a bigger tier, "
+                         "or a leaner pipeline)")
     dlq = (stats.get("dlq_rate") or {}).get("avg")
     if dlq and ("dlq_rate", "max") not in breached:
         found.append(f"{dlq:.3g} msg/s go to the dead letter queue: read the DLQ collection for the reason")

@@ -126,15 +126,10 @@ def stats_table(records: Sequence[dict[str, Any]]) -> str:
 
 
 def memory_text(mib: float | None) -> str | None:
-    """A size in the unit that shows it: "2.0 KiB", "12.5 MiB", "1.2 GiB"."""
-    if mib is None:
-        return None
-    size, unit = float(mib) * 1024 * 1024, "B"
-    for bigger in ("KiB", "MiB", "GiB"):
-        if abs(size) < 1024:
-            break
-        size, unit = size / 1024, bigger
-    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+    """A size in the unit that shows it: "2 KiB", "12.5 MiB", "1.2 GiB" (sp_tasks.units)."""
+    from sp_tasks.units import fmt_scaled
+
+    return None if mib is None else fmt_scaled(float(mib), "MiB", compact=True)
 
 
 def _same(value: Any) -> Any:

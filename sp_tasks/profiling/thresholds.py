@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from sp_tasks.errors import InvalidEnvironment
 from sp_tasks.profiling.metrics import METRIC_NAMES, METRICS, RUN_METRICS
 from sp_tasks.settings import SECTIONS
+from sp_tasks.units import fmt_scaled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,10 +108,12 @@ def _breach(processor: str, metric: str, kind: str, limit: float, value: float |
     if value is None:
         if kind == "max":
             return None
-        return Breach(processor, metric, kind, limit, None, f"{metric} not measured (min {limit:g} {unit}, {scope})")
+        minimum = fmt_scaled(limit, unit, compact=True)
+        return Breach(processor, metric, kind, limit, None, f"{metric} not measured (min {minimum}, {scope})")
     if (kind == "max" and value > limit) or (kind == "min" and value < limit):
         sign = ">" if kind == "max" else "<"
-        reason = f"{metric} {value:.4g} {unit} {sign} {kind} {limit:g} {unit} ({scope})"
+        shown, bound = fmt_scaled(value, unit, compact=True), fmt_scaled(limit, unit, compact=True)
+        reason = f"{metric} {shown} {sign} {kind} {bound} ({scope})"
         return Breach(processor, metric, kind, limit, value, reason)
     return None
 

@@ -6,6 +6,7 @@ functions, so a number reads the same in a PR comment, a terminal and a chart.
 from __future__ import annotations
 
 from sp_tasks.profiling.regression import Finding, Verdict
+from sp_tasks.units import fmt_number, fmt_scaled, scale_for  # noqa: F401 (the renderers import them from here)
 
 VERDICT_ICON: dict[Verdict, str] = {
     Verdict.REGRESSION: "🔴",
@@ -41,22 +42,18 @@ VERDICT_ORDER: tuple[Verdict, ...] = (
 )
 
 
-def fmt_number(value: float | None) -> str:
-    """3–4 significant figures, thousands separated, no exponent for everyday magnitudes."""
-    if value is None:
-        return "—"
-    size = abs(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 100:
-        return f"{value:.1f}"
-    if size >= 1 or size == 0:
-        return f"{value:.2f}"
-    return f"{value:.3g}"
-
-
 def fmt_value(value: float | None, unit: str) -> str:
-    return "—" if value is None else f"{fmt_number(value)} {unit}"
+    """A metric's value in the unit that fits it (2.0 KiB, not 0.002 MiB)."""
+    return fmt_scaled(value, unit)
+
+
+def fmt_spread(median: float | None, sd: float | None, unit: str) -> str:
+    """``median ± sd`` with both in the median's scaled unit: "180.8 MiB ± 3.50", "2.05 KiB ± 0.100"."""
+    if median is None:
+        return "—"
+    shown, factor = scale_for(unit, [median])
+    spread = f" ± {fmt_number(sd * factor)}" if sd is not None else ""
+    return f"{fmt_number(median * factor)} {shown}{spread}"
 
 
 def fmt_change(finding: Finding) -> str:
@@ -112,29 +109,3 @@ def sparkline(values: "list[float] | tuple[float, ...]", lo: float | None = None
         return SPARKS[3] * len(values)
     top = len(SPARKS) - 1
     return "".join(SPARKS[min(top, max(0, round((v - lo) / (hi - lo) * top)))] for v in values)
-
-
-# Smaller and larger units of the metric units, as (unit, factor from the metric's unit).
-_LADDERS: dict[str, tuple[tuple[str, float], ...]] = {
-    "ms": (("µs", 1e3), ("ms", 1.0), ("s", 1e-3)),
-    "MiB": (("B", 1024.0 * 1024.0), ("KiB", 1024.0), ("MiB", 1.0), ("GiB", 1 / 1024.0)),
-}
-
-
-def scale_for(unit: str, values: "list[float] | tuple[float, ...]") -> tuple[str, float]:
-    """(unit, factor) that shows ``values`` (in ``unit``) with 1–999 before the point at their
-    largest magnitude: 0.002 MiB reads 2.0 KiB, 1500 ms reads 1.5 s. Units without a ladder stay."""
-    ladder = _LADDERS.get(unit)
-    size = max((abs(v) for v in values if v == v), default=0.0)
-    if not ladder or size == 0:
-        return unit, 1.0
-    fitting = [(u, f) for u, f in ladder if size * f >= 1.0]
-    return fitting[-1] if fitting else ladder[0]
-
-
-def fmt_scaled(value: float | None, unit: str) -> str:
-    """A value with its unit scaled to its size (see :func:`scale_for`)."""
-    if value is None:
-        return "—"
-    shown, factor = scale_for(unit, [value])
-    return f"{fmt_number(value * factor)} {shown}"

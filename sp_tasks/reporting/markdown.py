@@ -26,6 +26,7 @@ from sp_tasks.reporting.format import (
     fmt_number,
     fmt_p,
     fmt_pct,
+    fmt_spread,
     fmt_value,
     fmt_verdict,
 )
@@ -54,8 +55,7 @@ def _title(findings: Sequence[Finding], ctx: ReportContext) -> str:
 
 def _row(f: Finding, trend: str = "") -> str:
     m = METRICS[f.metric]
-    spread = f" ± {fmt_number(f.baseline_sd)}" if f.baseline_sd is not None else ""
-    baseline = f"{fmt_value(f.baseline_median, m.unit)}{spread}" if f.baseline_median is not None else "—"
+    baseline = fmt_spread(f.baseline_median, f.baseline_sd, m.unit)
     cells = (
         VERDICT_ICON[f.verdict],
         m.label,

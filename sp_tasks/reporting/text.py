@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 from sp_tasks.profiling.metrics import METRICS
 from sp_tasks.profiling.regression import Finding, Rule, count_verdicts
 from sp_tasks.profiling.thresholds import Breach
-from sp_tasks.reporting.format import count_line, fmt_change, fmt_floor, fmt_number, fmt_p, fmt_value, fmt_verdict
+from sp_tasks.reporting.format import count_line, fmt_change, fmt_floor, fmt_p, fmt_spread, fmt_value, fmt_verdict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,12 +26,11 @@ def render_findings_text(findings: Sequence[Finding], *, rule: Rule | None = Non
     rows = []
     for f in findings:
         unit = METRICS[f.metric].unit
-        spread = f" ± {fmt_number(f.baseline_sd)}" if f.baseline_sd is not None else ""
         rows.append(
             (
                 f.processor,
                 f.metric,
-                f"{fmt_value(f.baseline_median, unit)}{spread}",
+                fmt_spread(f.baseline_median, f.baseline_sd, unit),
                 fmt_value(f.current, unit),
                 fmt_change(f),
                 fmt_p(f.p_value),

@@ -62,7 +62,7 @@ def test_output_is_json_unless_a_person_is_watching():
 def test_memory_is_shown_in_the_unit_that_shows_it():
     """2 KiB used to read "MEMORY MIB 0": a healthy-looking zero that was not zero."""
     assert [views.memory_text(v) for v in (2 / 1024, 12.5, 1229 / 1, 0.0, None)] == [
-        "2.0 KiB", "12.5 MiB", "1.2 GiB", "0 B", None]
+        "2 KiB", "12.5 MiB", "1.2 GiB", "0 MiB", None]
     table = views.stats_table([{"name": "p", "state": "STARTED", "tier": "SP10", "input_count": 5, "output_count": 5,
                                 "dlq_count": 0, "latency_p50_ms": 1.0, "latency_p99_ms": 2.0, "memory_mb": 2 / 1024}])
-    assert "MEMORY" in table.splitlines()[0] and table.splitlines()[1].endswith("2.0 KiB")
+    assert "MEMORY" in table.splitlines()[0] and table.splitlines()[1].endswith("2 KiB")

@@ -31,6 +31,14 @@ def test_profile_summary_with_breaches_and_notes():
         "not recorded in the history (use --record on the base branch)"]
 
 
+def test_sizes_and_durations_read_in_the_unit_that_fits_them():
+    """A fresh clone's profile showed memory as "0.00222 MiB"; 12 s of window latency as "11,989 ms"."""
+    summary = pd.DataFrame({"processor": ["a", "a", "a"], "metric": ["memory_mb", "latency_p50_ms", "latency_p99_ms"],
+                            "value": [0.00222, 11989.0, 0.05]})
+    rows = render_profile_text(summary, [], [], run_id="r1", recorded_to=None).splitlines()[3:6]
+    assert [r.split()[-2:] for r in rows] == [["2.27", "KiB"], ["11.99", "s"], ["50.00", "µs"]]
+
+
 def runs(values: dict, prefix: str) -> pd.DataFrame:
     rows = [(f"{prefix}{i}", pd.Timestamp("2025-03-01", tz="UTC") + pd.Timedelta(hours=i if prefix == "h" else 99),
              "a" * 40, "p", metric, v) for metric, series in values.items() for i, v in enumerate(series)]
