@@ -110,9 +110,35 @@ def load_comparison(
     starts, since_notes = comparable.accepted_starts(rule.accepted, base, METRIC_NAMES)
     base, early = comparable.before_accepted(base, starts)
     notes += comparable.summarize([*skipped, *early]) + since_notes
+    if len(cur) and not len(base):
+        notes.append(_why_no_baseline(Path(root), Path(history or paths.history), env, bool(len(hist)),
+                                      rule.min_history))
     findings = compare_runs(base, cur, rule)
     baseline, current_desc = _describe(base, cur, rule)
     return Comparison(base, cur, findings, _history_changepoints(base), rule, baseline, current_desc, tuple(notes))
+
+
+def _why_no_baseline(root: Path, history: Path, env: str, recorded: bool, needed: int) -> str:
+    """The first run's note: why nothing could be compared, and what gives a verdict now."""
+    committed = root / "baselines" / env / "history.csv"
+    if recorded:
+        why = (f"no run in {_shown(history, root)} is comparable with this one: each was recorded on another "
+               "machine, emulator version or definition, or before fingerprints (the notes above)")
+    else:
+        why = f"no run history yet in {_shown(history, root)}"
+        if committed.exists() and committed.resolve() != history.resolve():
+            why += (f" ({_shown(committed, root)} is CI's record, measured on its runner: runs on another machine are "
+                    "never compared, so it is not read here)")
+    return (f"{why}. To judge an edit now: `invoke perf-ab -e {env} --base HEAD` measures the committed and the "
+            f"edited definitions side by side, no history needed (what pull requests use); or build a baseline on "
+            f"this machine: `invoke profile -e {env} --record` {needed} times from a clean tree.")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def run_compare_baseline(

@@ -178,6 +178,26 @@ def test_empty_history_gives_insufficient_data_not_a_crash(tmp_path):
     assert {f.verdict for f in outcome.data} == {Verdict.INSUFFICIENT}
 
 
+def test_the_first_run_says_why_nothing_is_comparable_and_what_to_do(tmp_path):
+    """A fresh clone: local runs go to .sp/ (PERF_ARTIFACTS=.sp) and the committed history is CI's."""
+    committed = profile_paths("local", tmp_path).history
+    committed.parent.mkdir(parents=True)
+    shutil.copy(DATA / "history.csv", committed)
+    local = profile_paths("local", tmp_path, in_repo=False)
+    profile(tmp_path)
+    text = run_compare_baseline("local", tmp_path, paths=local).text
+    assert "no run history yet in .sp/local/history.csv (baselines/local/history.csv is CI's record" in text
+    assert "`invoke perf-ab -e local --base HEAD`" in text and "`invoke profile -e local --record` 5 times" in text
+    text = run_compare_baseline("local", tmp_path).text  # CI's history, recorded elsewhere: all skipped
+    assert "no run in baselines/local/history.csv is comparable with this one" in text
+    for sha, record in (("2" * 40, True), ("3" * 40, False)):  # one comparable run recorded here, then another
+        clock = FakeClock()
+        run_profile(fake_fetch(clock), clock, env="local", root=tmp_path, git_sha=sha, duration=20, interval=2,
+                    record=record, paths=local, reset=True)
+    text = run_compare_baseline("local", tmp_path, paths=local).text
+    assert "1 baseline run(s), 5 needed" in text and "To judge an edit now" not in text
+
+
 def test_malformed_current_file_names_file_and_line(tmp_path):
     bad = tmp_path / "current.csv"
     bad.write_text("run_id,timestamp,git_sha,processor,metric,value\nr,2025-01-01T00:00:00Z,s,p,memory_mb,12 MB\n")
