@@ -298,14 +298,16 @@ def unlock(c, env=None, yes=False):
 
 @sp_task(help={"env": "environment to check (default local)", "format": "text (default), markdown or json"},
          exits=(2, 4))
-def drift(c, env=None, format="text"):
+def drift(c, env=None, format="text", processor=None):
     """Compare live state with Git for a scheduled job: exit 2 when they differ."""
     from sp_tasks.desired import load_desired
 
     fmt = check_format(format, PLAN_FORMATS)
+    targets = options.names("--processor", processor)
     settings = _settings(c, env)
     desired = load_desired(settings)
-    runner = _runner(settings)
+    _check_targets(targets, desired, prune=False)
+    runner = _runner(settings, targets)
     the_plan = runner.plan(desired, runner.live())
     emit(_render_plan(the_plan, fmt))
     return ExitStatus.CHANGES_PRESENT if the_plan.has_changes() else ExitStatus.SUCCESS

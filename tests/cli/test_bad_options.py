@@ -57,7 +57,7 @@ INVOKE = {
     "rollback": [case("--snapshot", "missing.json", code=4, fix="no such file"),
                  case("--snapshot", "a.json", "--to-ref", "HEAD", fix="give either --snapshot FILE or --to-ref REV"),
                  case("-y", code=4, fix="pass --snapshot FILE or --to-ref REV", offline=False), FORMAT],
-    "drift": [FORMAT, BAD_FILE],
+    "drift": [case("-p", "hott", fix="did you mean hot?"), FORMAT, BAD_FILE],
     "profile": [case("--duration", "abc", fix="give seconds, e.g. --duration 60"),
                 case("--duration", "2.5", "--interval", "0", fix="greater than 0"),
                 case("--duration", "1", "--interval", "5", fix="lower --interval or raise --duration"),
@@ -68,6 +68,9 @@ INVOKE = {
     "compare-baseline": [case("--history", "missing.csv", code=4, fix="no such file"),
                          case("--current", "missing.csv", code=4, fix="no such file"), FORMAT],
     "report": [case("--out", "{dir}", fix="give a file name", setup="dir")],
+    "doctor": [case("-f", "yaml", fix="use one of text, json")],
+    "perf-ab": [case("--runs", "2", fix="at least 3"), case("--duration", "0", fix="greater than 0"),
+                case("--interval", "x", fix="is not a number")],
     "emulator.start": [case(fix="taken by another program", setup="port-taken")],
     "emulator.status": [case(fix="start it with `invoke emulator.start -e test`", setup="port-free")],
     "env.create": [case("--tier", "SP3", "feature/x", fix="use one of SP2"),
@@ -163,7 +166,9 @@ def prepared(project, monkeypatch, tmp_path):
         holder.close()
 
 
-def check(project, item: Case, code: int, text: str, documented: set[int]) -> None:
+def check(project, item: Case, code: int, printed, documented: set[int]) -> None:
+    text = printed.out + printed.err
+    assert all(s.endswith("\n") for s in (printed.out, printed.err) if s), printed  # piped: whole lines only
     assert "Traceback" not in text, text
     assert code == item.code and code in documented, (code, text)
     assert item.fix in text, text
@@ -182,7 +187,7 @@ def test_every_task_refuses_bad_input_without_a_traceback(name, item, prepared, 
     with pytest.raises(SystemExit) as stop:
         Program(namespace=tasks.ns).run(["invoke", name, *env, *args])
     printed = capsys.readouterr()
-    check(project, item, stop.value.code, printed.out + printed.err, documented_codes(tasks.ns[name].__doc__))
+    check(project, item, stop.value.code, printed, documented_codes(tasks.ns[name].__doc__))
 
 
 @pytest.mark.parametrize("words, item", list(sp_cases()))
@@ -193,7 +198,7 @@ def test_every_sp_command_refuses_bad_input_without_a_traceback(words, item, pre
     capsys.readouterr()
     code = main([*env, "--root", str(project.root), "--format", "text", *words, *args])
     printed = capsys.readouterr()
-    check(project, item, code, printed.out + printed.err, set(EXIT_CODES))
+    check(project, item, code, printed, set(EXIT_CODES))
 
 
 def test_errors_under_format_json_are_one_json_document(prepared, project, capsys):

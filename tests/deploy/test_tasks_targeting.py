@@ -76,3 +76,17 @@ def test_with_prune_a_live_only_target_is_checked_against_the_workspace(ctx, pro
     project.emulator.admin("DELETE", "requests")
     code, message = _run(lambda: tasks.deploy(ctx, yes=True, prune=True, processor=["nosuch"]))
     assert code == 1 and "no such processor defined (processors/" in message and project.emulator.writes_served() == 0
+
+
+def test_drift_of_one_processor_ignores_drift_elsewhere(ctx, project, capsys):
+    tasks.deploy(ctx, yes=True)
+    project.runner().client.stop_processor("hot")  # changed by hand in the workspace
+    capsys.readouterr()
+    assert _code(lambda: tasks.drift(ctx, processor=["logger"])) == 0
+    assert "Left untouched: 2 processor(s) (hot, per_group)" in capsys.readouterr().out
+    assert _code(lambda: tasks.drift(ctx, processor=["hot"], format="json")) == 2
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["targets"] == ["hot"] and [c["action"] for c in plan["changes"] if c["action"] != "no-op"] == ["start"]
+    project.emulator.admin("DELETE", "requests")
+    code, message = _run(lambda: tasks.drift(ctx, processor=["hott"]))
+    assert code == 1 and "did you mean hot?" in message and project.emulator.requests_served()["total"] == 0
