@@ -6,7 +6,10 @@ environments/local (its thresholds.json, so the default health policy). Each run
 examples (create + start), then deploys again after adding a stage to every processor, so the
 second deploy is stop → modify → start of all four. Reported: the medians of the time spent in
 the verify_health step of each deploy and of the whole deploy.
-Run: python benchmarks/health_gate.py [--repeats 5]
+``--fixed-window`` times the gate as it was before it became adaptive: every processor sampled
+for the whole ``window_s`` (4 s), as the canary comparison still does (``early=False``), so the
+before/after ratio comes from one machine in one sitting.
+Run: python benchmarks/health_gate.py [--repeats 5] [--fixed-window]
 """
 from __future__ import annotations
 
@@ -58,8 +61,11 @@ def gate_seconds(outcome) -> float:
     return sum(r.seconds for r in outcome.applied.results if r.step.kind.value == "verify_health")
 
 
-def run_once() -> dict[str, float]:
+def run_once(fixed_window: bool = False) -> dict[str, float]:
+    import functools
+
     from sp_tasks.atlas.connect import open_client
+    from sp_tasks.deploy import executor, health
     from sp_tasks.deploy import service
     from sp_tasks.desired import load_desired
     from sp_tasks.settings import load_settings
@@ -71,6 +77,8 @@ def run_once() -> dict[str, float]:
             copy_project(root, server.url)
             settings = load_settings("local", root, ENVIRON)
             runner = service.Runner(settings, open_client(settings), progress=lambda _: None)
+            if fixed_window:
+                executor.run_health_gate = functools.partial(health.run_health_gate, early=False)
             started = time.perf_counter()
             first = service.deploy(runner, load_desired(settings))
             first_total = time.perf_counter() - started
@@ -87,10 +95,12 @@ def run_once() -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--fixed-window", action="store_true", help="the gate before it was adaptive")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    runs = [run_once() for _ in range(args.repeats)]
-    print(f"4 example processors on the emulator (default sample rate), median of {args.repeats} runs")
+    runs = [run_once(args.fixed_window) for _ in range(args.repeats)]
+    gate = "fixed 4 s window" if args.fixed_window else "adaptive gate"
+    print(f"4 example processors on the emulator (default sample rate, {gate}), median of {args.repeats} runs")
     for key in runs[0]:
         values = [r[key] for r in runs]
         print(f"  {key:<16} {statistics.median(values):7.3f} s   (runs: {', '.join(f'{v:.2f}' for v in values)})")
