@@ -466,6 +466,7 @@ def charts(c, env=None, out=None):
     from sp_tasks.profiling.paths import paths_for
     from sp_tasks.profiling.service import run_charts
 
+    out = options.writable_dir("--out", out)
     settings = _settings(c, env)
     emit(run_charts(settings.name, settings.root, out=out, rule=_rule(settings), paths=paths_for(settings)).text)
 

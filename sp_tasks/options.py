@@ -100,6 +100,20 @@ def writable_file(option: str, value: str | os.PathLike | None) -> Path | None:
     return path
 
 
+def writable_dir(option: str, value: str | os.PathLike | None) -> Path | None:
+    """A folder we may write files into: an existing one, or one that can be made (``mkdir -p``)."""
+    if value is None:
+        return None
+    path = Path(value)
+    existing = next((p for p in (path.absolute(), *path.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder; give a folder (it is "
+                         "created when missing)")
+    if existing is None or not os.access(existing, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot write in {existing}; choose a writable folder")
+    return path
+
+
 def names(option: str, values: Sequence[str] | None) -> list[str]:
     """Repeatable name options (-p a -p b, or -p a,b), in the order given, without duplicates."""
     found: list[str] = []

@@ -68,6 +68,7 @@ INVOKE = {
     "compare-baseline": [case("--history", "missing.csv", code=4, fix="no such file"),
                          case("--current", "missing.csv", code=4, fix="no such file"), FORMAT],
     "report": [case("--out", "{dir}", fix="give a file name", setup="dir")],
+    "charts": [case("--out", "{plan}", fix="is a file, not a folder", setup="plan-file")],
     "doctor": [case("-f", "yaml", fix="use one of text, json")],
     "perf-ab": [case("--runs", "2", fix="at least 3"), case("--duration", "0", fix="greater than 0"),
                 case("--interval", "x", fix="is not a number")],
