@@ -10,6 +10,12 @@ the verify_health step of each deploy and of the whole deploy.
 for the whole ``window_s`` (4 s), as the canary comparison still does (``early=False``), so the
 before/after ratio comes from one machine in one sitting.
 Run: python benchmarks/health_gate.py [--repeats 5] [--fixed-window]
+
+Measured 2026-11-30 on the shared 2-core machine under load (load average 7–11), medians of 5,
+every processor healthy: time in the health gate, creating the 4 examples 0.43 s adaptive vs
+4.12 s with the fixed window (0.10×), updating all four 0.33 s vs 4.13 s (0.08×); the whole
+deploy 4.16 s vs 8.04 s (0.52×) and 4.65 s vs 8.33 s (0.56×). Done-when "< 2 s in the health
+gate (from ~4 s)": met in every run (slowest 0.88 s).
 """
 from __future__ import annotations
 
