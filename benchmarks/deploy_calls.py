@@ -10,6 +10,12 @@ Reports, for a project of N processors (default 50):
 The emulator settles every transition at once (``--no-delays``) so the figures count the engine's
 own calls; ``--lifecycle`` keeps its realistic delays and so counts the polling they cost too.
 Run: python benchmarks/deploy_calls.py [--processors 50] [--latency-ms 20] [--repeats 3] [--lifecycle]
+
+Measured 2026-11-30 on the shared 2-core machine under load (load average 7–11), 50 processors,
+medians of 5: first deploy 222 calls, 1 Digest challenge (the workers share one handshake; each
+did its own before, 10 per deploy), 3.14 s; no-op deploy 3 calls, 0 challenges, 0.67 s; 50
+changed processors with 20 ms latency: 250 calls, 0 challenges, apply 2.79 s = 4.5× the
+parallel bound (0.63 s), 28× the critical path (0.10 s).
 """
 from __future__ import annotations
 
