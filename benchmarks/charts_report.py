@@ -16,6 +16,12 @@ without the chart cache, run twice): charts with nothing drawn yet 7.8–12.3 s 
 (everything is drawn either way); charts again with nothing changed 8.7–10.5 s → 2.8 s (3–4×);
 report after charts 7.5–9.3 s → 2.4 s (3–4×: it no longer draws); charts after one processor
 changed 9.6–14.5 s → 3.7 s (≈3×: two of five charts redrawn).
+
+Rerun 2026-11-30 08:55 UTC, heavier load (load average 8–10), medians of 3. The cache came with
+1ea9e59, so "before" is 1ea9e59's parent (`git archive 1ea9e59^ | tar -x -C /tmp/old`; c537916's
+parent already has the cache and times like "after"): charts with nothing drawn yet 28.2 s →
+19.7 s (0.70×); charts again with nothing changed 25.0 s → 5.0 s (0.20×, 5×); report after
+charts 23.2 s → 5.6 s (0.24×, 4×); charts after one processor changed 31.7 s → 11.7 s (0.37×).
 """
 from __future__ import annotations
 
