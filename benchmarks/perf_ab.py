@@ -137,7 +137,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="perf-ab-bench-") as tmp:
         root = Path(tmp)
         fresh_clone(root)
-        settings = load_settings("local", root, {**os.environ, "EMULATOR_PORT": str(daemon.free_port())})
+        port = os.environ.get("EMULATOR_PORT") or str(daemon.free_port())  # a shared machine: give yours
+        settings = load_settings("local", root, {**os.environ, "EMULATOR_PORT": port})
         url = base_url(settings)  # starts the background emulator, as `invoke` does
         try:
             if args.aa:

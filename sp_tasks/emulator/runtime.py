@@ -20,6 +20,7 @@ Lock order: engine lock → database lock. Callers must not call ``Runtime`` met
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -80,8 +81,10 @@ class Checkpoints:
 class Runtime:
     def __init__(self, db: Database, *, sample_rate: float = 200.0, tick_seconds: float = 0.05,
                  on_failure: Callable[[str, str], None] | None = None, clock: Callable[[], float] = time.time,
-                 slowdown: Callable[[str], tuple[float, float]] = lambda _name: (1.0, 0.0)):
+                 slowdown: Callable[[str], tuple[float, float]] = lambda _name: (1.0, 0.0),
+                 cpu: Callable[[], float] = time.thread_time):
         self.db = db
+        self.cpu = cpu  # the ticking thread's CPU clock: processing cost in latency (engine/processor.py)
         self.slowdown = slowdown  # processor name -> (latency factor, extra ms): the slow fault rule
         self.clock = clock
         self.documents = DocumentStore(db)
@@ -95,6 +98,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
         self._pruned = 0.0
+        self._order = random.Random(0)
 
     # -- control ------------------------------------------------------------------------------
     def start(self, spec: RunSpec, *, resume: bool = True) -> None:
@@ -108,7 +112,7 @@ class Runtime:
         saved = self.checkpoints.load(spec.processor_id)
         try:
             engine = Engine(spec, self.documents, sample_rate=self.sample_rate, save=self.checkpoints.save,
-                            checkpoint=saved, clock=self.clock, slow=lambda: self.slowdown(spec.name))
+                            checkpoint=saved, clock=self.clock, slow=lambda: self.slowdown(spec.name), cpu=self.cpu)
         except Exception as err:
             self._report(spec.processor_id, str(err) or type(err).__name__)
         else:
@@ -197,11 +201,16 @@ class Runtime:
         if wall - self._pruned >= PRUNE_EVERY_S:
             self._pruned = wall
             self.documents.prune()
-        for engine in self._running():
+        # Every engine runs at the round's time, so processors that read the same source pull the
+        # same documents (perf-ab's base and head copies get identical batches); latency counts
+        # each batch's own CPU time, not the others' turns (engine/processor.py). The order is
+        # shuffled every round: whoever runs first meets cold caches, whoever follows a copy of
+        # its own pipeline warm ones — fixed, that moved one copy's latency 3–20 % against the other.
+        engines = self._running()
+        self._order.shuffle(engines)
+        for engine in engines:
             try:
-                # Each engine reads the clock itself: a document enters when its processor pulls it,
-                # so one processor's latency never includes the time others spent before it in the round.
-                engine.tick(self.clock())
+                engine.tick(wall)
             except Exception as err:
                 self._fail(engine, str(err) or type(err).__name__)
         self._deliver_failures()

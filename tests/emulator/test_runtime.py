@@ -259,23 +259,67 @@ def test_processors_chain_through_a_collection_while_running(make_runtime):
     assert events[0]["operationType"] == "insert" and events[0]["ns"] == {"db": "db", "coll": "out"}
 
 
+class Ticking:
+    """A clock that moves ``step`` seconds every time it is read."""
+
+    def __init__(self, step: float, now: float = 0.0):
+        self.step, self.now = step, now
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 def test_the_slow_fault_rule_stretches_one_processors_document_latency(tmp_path, recorder):
     from sp_tasks.emulator.faults import Faults, parse_rules
 
     faults = Faults()
     faults.add(parse_rules({"processor": "p1", "slow_factor": 1.5, "slow_ms": 40}))
     clock = Clock()
+    # The CPU clock moves 10 ms per read: a batch (pull to sink write) costs 10 ms.
     rt = Runtime(Database(tmp_path), sample_rate=100.0, tick_seconds=3600, on_failure=recorder, clock=clock,
-                 slowdown=faults.slowdown)
+                 slowdown=faults.slowdown, cpu=Ticking(0.010))
     try:
         for n in (1, 2):
             rt.start(spec(n))
         rt.tick()
         clock.now += 0.5
-        rt.tick()  # the hand clock stands still inside a tick: unslowed documents take 0 µs
-        assert rt.stats(spec(1).processor_id)["latency"]["p50"] == 40_000
-        assert rt.stats(spec(2).processor_id)["latency"]["p50"] == 0
+        rt.tick()
+        assert rt.stats(spec(1).processor_id)["latency"]["p50"] == 1.5 * 10_000 + 40_000
+        assert rt.stats(spec(2).processor_id)["latency"]["p50"] == 10_000
     finally:
         rt.close()
     assert faults.slowdown("p1") == (1.5, 40.0) and faults.slowdown("p2") == (1.0, 0.0)
     assert faults.take_fail_on_start("p1") is False  # a slow rule is not a failure rule
+
+
+def test_latency_is_processing_cost_not_the_machines_other_work(tmp_path, recorder):
+    # The wall clock races (another process, another thread holding the GIL or the database):
+    # a second passes between any two reads; the ticking thread's CPU clock moves 1 ms per read.
+    rt = Runtime(Database(tmp_path), sample_rate=100.0, tick_seconds=3600, on_failure=recorder,
+                 clock=Ticking(1.0, 1_700_000_000.0), cpu=Ticking(0.001))
+    try:
+        rt.start(spec(1))
+        for _ in range(3):
+            rt.tick()
+        latency = rt.stats(spec(1).processor_id)["latency"]
+        assert latency["count"] > 0 and latency["p50"] == latency["p99"] == 1_000
+    finally:
+        rt.close()
+
+
+def test_processors_of_one_round_pull_the_same_documents(tmp_path, recorder):
+    # Every engine runs at the round's time, however long the others before it took: two copies
+    # of one pipeline (perf-ab's base and head) process identical batches.
+    clock = Ticking(0.005, 1_700_000_000.0)  # 5 ms pass between any two reads
+    rt = Runtime(Database(tmp_path), sample_rate=1000.0, tick_seconds=3600, on_failure=recorder, clock=clock)
+    try:
+        for n in (1, 2, 3):
+            rt.start(spec(n))
+        for _ in range(20):
+            clock.now += 0.05
+            rt.tick()
+        counts = {inputs(rt, n) for n in (1, 2, 3)}
+        assert len(counts) == 1 and counts.pop() > 0
+    finally:
+        rt.close()

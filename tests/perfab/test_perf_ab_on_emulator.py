@@ -1,6 +1,6 @@
 """perf-ab against the test emulator over HTTP: A/A, a planted regression, clean-up on every exit path.
 
-A throwaway project in its own Git repository (base = HEAD). Real time, short: 3 rounds of 1 s,
+A throwaway project in its own Git repository (base = HEAD). Real time, short: 4 rounds of 1 s,
 the sample stream at 200 documents/s per processor so the emulator keeps up on a busy machine.
 """
 from __future__ import annotations
@@ -23,7 +23,9 @@ from sp_tasks.errors import DeployError, ExitStatus  # noqa: E402
 from sp_tasks.profiling import abtask  # noqa: E402
 from sp_tasks.profiling.abrun import signals_interrupt  # noqa: E402
 
-FAST = {"rounds": 3, "duration": 1.0, "interval": 0.2}
+# 4 rounds: on a busy machine (the 60-processor runtime test alongside) a copy's first 1-s round
+# can measure nothing; the paired test still has the 3 rounds it needs.
+FAST = {"rounds": 4, "duration": 1.0, "interval": 0.2}
 
 
 def git(root: Path, *args: str) -> None:
@@ -58,7 +60,7 @@ def test_nothing_changed_is_an_aa_run_that_exits_0_and_leaves_nothing_behind(rep
     assert report.aa_failures == [] and report.regressions == []
     assert copies_left(repo) == [] and repo.live_processors() == {}  # only the copies ever existed
     assert repo.runner().live().connections == ()  # and the connections created for them are gone too
-    assert sorted(report.runs["run_id"].unique()) == [f"ab{i:02d}-{s}" for i in range(3) for s in ("base", "head")]
+    assert sorted(report.runs["run_id"].unique()) == [f"ab{i:02d}-{s}" for i in range(4) for s in ("base", "head")]
     ab = repo.root / ".sp" / "test" / "ab"
     comment = (ab / "comment.md").read_text()
     assert comment.startswith("## ✅ perf-ab `test`: no regression") and (ab / "ab.png").stat().st_size > 0

@@ -8,6 +8,16 @@ source position and counters already include the batch that failed. The checkpoi
 everything needed to continue: counters, source position, window state, and the rendered stats
 (so a stopped processor still answers ``stats``); ``counters_only`` is the part that
 ``resumeFromCheckpoint: false`` keeps.
+
+Latency, the emulator's model of it: a document's latency is the wall time it waited inside
+the processor before the micro-batch that writes it (a window's wait; 0 for a document pulled in
+that batch) plus the batch's *processing cost* — the CPU time of the ticking thread from the pull
+to the sink write (``time.thread_time``), not the wall time. The emulator makes no outbound
+calls, so its pipeline does no waiting of its own: wall time there would measure the machine's
+other work (other processes, the server's threads holding the GIL or the database), which on a
+shared 2-core machine moved one processor's p50 by 2–10× between rounds and its two identical
+copies by ±40 %. CPU time moves with the pipeline's work (stages, document sizes, sink writes),
+so perf-ab can see a pipeline change. The slow fault rule scales the whole latency.
 """
 from __future__ import annotations
 
@@ -35,8 +45,11 @@ SaveCheckpoint = Callable[[Any, str, dict], None]  # (connection, processor_id, 
 class Engine:
     def __init__(self, spec: Any, store: Any, *, sample_rate: float, save: SaveCheckpoint,
                  checkpoint: dict | None = None, clock: Callable[[], float] = time.time,
-                 slow: Callable[[], tuple[float, float]] = lambda: (1.0, 0.0)):
+                 slow: Callable[[], tuple[float, float]] = lambda: (1.0, 0.0),
+                 cpu: Callable[[], float] = time.thread_time):
         self.spec, self.store, self.save, self.clock = spec, store, save, clock
+        self.cpu = cpu  # the ticking thread's CPU seconds: a batch's processing cost (module docstring)
+        self.batch_cpu = 0.0  # cpu() when the current batch started
         self.slow = slow  # (factor, extra ms) stretching measured latency: the emulator's slow fault rule
         self.plan = build_plan(spec, store, sample_rate)
         self.lock = threading.RLock()
@@ -77,6 +90,7 @@ class Engine:
                 raise
 
     def _batch(self, ctx: Ctx) -> int:
+        self.batch_cpu = self.cpu()
         recs = self._pull(ctx)
         entered = len(recs)
         recs = run_chain(self.plan.ops, recs, ctx)
@@ -110,26 +124,28 @@ class Engine:
             started = time.perf_counter()
             written = sink.write(conn, ctx)
             sink.stats.time_ms += (time.perf_counter() - started) * 1000.0
-            self._count_written(written)
+            self._count_written(written, ctx)
             count, size = self.plan.dlq.write(conn, ctx)
             self.totals.add("dlq", count, size)
             self.dirty = self.dirty or bool(written) or bool(count)
             if checkpoint or self.dirty and self.clock() - self.last_checkpoint >= CHECKPOINT_EVERY_S:
                 self._checkpoint(conn, "running")
 
-    def _count_written(self, written: list[Rec]) -> None:
+    def _count_written(self, written: list[Rec], ctx: Ctx) -> None:
         if not written:
             return
         size = sum(r.size for r in written)
         self.plan.sink.stats.add("output", len(written), size)
         self.totals.add("output", len(written), size)
-        now = self.clock()
+        cost = max(0.0, self.cpu() - self.batch_cpu)  # this batch's processing, pull to sink write
         by_ingest: dict[float, int] = {}
         for rec in written:
             by_ingest[rec.ingest] = by_ingest.get(rec.ingest, 0) + 1
         factor, extra_ms = self.slow()
+        now = self.clock()
         for ingest, count in by_ingest.items():
-            self.latency.add(now, int(((now - ingest) * factor + extra_ms / 1000.0) * 1_000_000), count)
+            waited = max(0.0, ctx.wall - ingest)  # in window state before this batch
+            self.latency.add(now, int(((waited + cost) * factor + extra_ms / 1000.0) * 1_000_000), count)
 
     def _checkpoint(self, conn: Any, status: str) -> None:
         self.save(conn, self.processor_id, self.state(status))
