@@ -9,6 +9,10 @@ Reports, for a project of N processors (default 50):
      the latency) and with the parallel bound (all calls times the latency / max_parallel).
 The emulator settles every transition at once (``--no-delays``) so the figures count the engine's
 own calls; ``--lifecycle`` keeps its realistic delays and so counts the polling they cost too.
+With --lifecycle (median of 3, shared machine under load), parallel waits sharing one list read
+per poll (deploy/states.py) instead of a GET per processor: first deploy 555 -> 200 calls (0.36x),
+changed apply 583 -> 248 calls (0.43x); wall time unchanged within noise (19.6 -> 20.1 s,
+22.1 -> 24.5 s: the delays themselves dominate).
 Run: python benchmarks/deploy_calls.py [--processors 50] [--latency-ms 20] [--repeats 3] [--lifecycle]
 
 Measured 2026-11-30 on the shared 2-core machine under load (load average 7–11), 50 processors,

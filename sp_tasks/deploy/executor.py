@@ -23,6 +23,7 @@ from sp_tasks.deploy import waiting
 from sp_tasks.deploy.canary import compare_canary
 from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
 from sp_tasks.deploy.landed import connection_matches, exists, idempotent_delete, processor_matches, still_working
+from sp_tasks.deploy.states import ProcessorStates
 from sp_tasks.deploy.steps import Step, StepKind as K
 from sp_tasks.errors import (AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, DeployInterrupted,
                              HealthGateFailed, SpTasksError)
@@ -73,6 +74,7 @@ class Executor:
         self.progress = progress
         self.max_parallel = max_parallel
         self._lock = threading.Lock()
+        self.states = ProcessorStates(client, clock)  # parallel waits share one list read per poll
 
     def apply(self, steps: Sequence[Step]) -> ApplyResult:
         result = ApplyResult()
@@ -199,8 +201,7 @@ class Executor:
                 return "already-done", f"was {state or 'absent'}"
         # Seen through even when a signal arrives: Atlas shows STARTED until the stop is done, so a
         # rollback planned meanwhile would find nothing to do and the stop would land after it.
-        waiting.wait_for_processor(self.client, name, "STOPPED", clock=getattr(self.clock, "uncancelled", self.clock),
-                                   timeout=STOP_TIMEOUT, progress=self.progress)
+        self._wait_for(name, "STOPPED", STOP_TIMEOUT, clock=getattr(self.clock, "uncancelled", self.clock))
         return "done", ""
 
     def _start(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -213,14 +214,19 @@ class Executor:
                 if waiting.processor_state(self.client, name) != "STARTED":
                     raise
                 status = "already-done"
-        waiting.wait_for_processor(self.client, name, "STARTED", clock=self.clock,
-                                   timeout=self.policy.started_timeout_s, progress=self.progress)
+        self._wait_for(name, "STARTED", self.policy.started_timeout_s)
         return status, f"tier {body['tier']}" if body.get("tier") else ""
+
+    def _wait_for(self, name: str, wanted: str, timeout: float, clock=None) -> None:
+        with self.states.waiting():
+            waiting.wait_for_processor(self.client, name, wanted, clock=clock or self.clock, timeout=timeout,
+                                       progress=self.progress, read=self.states.reader(name))
 
     def _settle_created(self, name: str) -> None:
         """A new processor is INIT/CREATING for a while: nothing may start or modify it before."""
-        state = waiting.wait_for_processor_created(self.client, name, clock=self.clock, timeout=CREATE_TIMEOUT,
-                                                   progress=self.progress)
+        with self.states.waiting():
+            state = waiting.wait_for_processor_created(self.client, name, clock=self.clock, timeout=CREATE_TIMEOUT,
+                                                       progress=self.progress, read=self.states.reader(name))
         if state == "FAILED":
             raise DeployError(f"processor {name} is FAILED right after it was created; see its logs in Atlas")
 

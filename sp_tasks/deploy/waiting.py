@@ -64,7 +64,8 @@ def processor_state(client, name: str) -> str | None:
 
 
 def wait_for_processor(client, name: str, wanted: str, *, clock, timeout: float,
-                       progress: Progress | None = None) -> None:
+                       progress: Progress | None = None, read: Callable[[], str | None] | None = None) -> None:
+    """Poll ``name``'s state (``read``, e.g. a shared list read from deploy/states.py) until ``wanted``."""
     def failed(state: str | None) -> str | None:
         if state == "FAILED" and wanted != "FAILED":
             return f"processor {name} went FAILED while waiting for {wanted}"
@@ -72,17 +73,19 @@ def wait_for_processor(client, name: str, wanted: str, *, clock, timeout: float,
             return f"processor {name} no longer exists"
         return None
 
-    wait_until(lambda: processor_state(client, name), lambda s: s == wanted, what=f"processor {name} to be {wanted}",
+    wait_until(read or (lambda: processor_state(client, name)), lambda s: s == wanted,
+               what=f"processor {name} to be {wanted}",
                clock=clock, timeout=timeout, failed=failed, progress=progress)
 
 
-def wait_for_processor_created(client, name: str, *, clock, timeout: float, progress: Progress | None = None) -> str:
+def wait_for_processor_created(client, name: str, *, clock, timeout: float, progress: Progress | None = None,
+                               read: Callable[[], str | None] | None = None) -> str:
     """After create: wait past INIT/CREATING; returns the settled state (CREATED, or FAILED)."""
     def failed(state: str | None) -> str | None:
         return f"processor {name} disappeared while it was being created" if state is None else None
 
-    return wait_until(lambda: processor_state(client, name), lambda s: s is not None and s not in CREATING_STATES,
-                      what=f"processor {name} to be created", clock=clock, timeout=timeout, failed=failed,
+    return wait_until(read or (lambda: processor_state(client, name)),
+                      lambda s: s is not None and s not in CREATING_STATES, what=f"processor {name} to be created", clock=clock, timeout=timeout, failed=failed,
                       progress=progress)
 
 
