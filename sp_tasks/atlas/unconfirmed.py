@@ -60,6 +60,12 @@ CONNECTION_NOT_READY_MESSAGE = "connection named {connection} is not ready (stat
 # recordings; Terraform's comments name "Kafka VPC" as deleted asynchronously. The emulator gives
 # PENDING/DELETING to connections with non-PUBLIC networking only (lifecycle.DEFAULT_DELAYS).
 ASYNC_CONNECTIONS = "non-PUBLIC networking"
+# While a start or stop is under way, state still shows the old value (what Terraform polls past)
+# and stats.status already the engine's lowercase state (reference §5.3/§6: starting, stopping),
+# a first start with only that field in stats. Neither is observed in a recording; it is the one
+# sign a reader has that a processor which looks settled is not, so plan, deploy and drift wait for
+# it (deploy/waiting.py under_way). False: the emulator shows nothing until the state changes.
+TRANSITION_IN_STATS_STATUS = True
 # Typical durations of those transitions are not documented (start/stop: seconds to minutes); the
 # emulator's defaults are short on purpose (lifecycle.DEFAULT_DELAYS).
 

@@ -32,11 +32,12 @@ Progress = Callable[[str], None]
 
 def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], *, what: str, clock,
                timeout: float, failed: Callable[[Any], str | None] = lambda _: None,
-               progress: Progress | None = None) -> Any:
+               progress: Progress | None = None, heard: Callable[[], str] | None = None) -> Any:
     """Call ``read`` until ``done(value)``; raise WaitTimeout, or the error text ``failed`` returns.
-    ``what`` reads after "waiting for" ("processor p to be STARTED")."""
+    ``what`` reads after "waiting for" ("processor p to be STARTED"); ``heard``, when given, is
+    what the heartbeat says instead (a subject that changes while waiting)."""
     deadline = clock.monotonic() + timeout
-    beat = Heartbeat(what, clock, progress) if progress else None
+    beat = Heartbeat(heard or what, clock, progress) if progress else None
     delay = FIRST_POLL
     while True:
         if beat:
@@ -85,7 +86,8 @@ def wait_for_processor_created(client, name: str, *, clock, timeout: float, prog
         return f"processor {name} disappeared while it was being created" if state is None else None
 
     return wait_until(read or (lambda: processor_state(client, name)),
-                      lambda s: s is not None and s not in CREATING_STATES, what=f"processor {name} to be created", clock=clock, timeout=timeout, failed=failed,
+                      lambda s: s is not None and s not in CREATING_STATES, what=f"processor {name} to be created",
+                      clock=clock, timeout=timeout, failed=failed,
                       progress=progress)
 
 
@@ -122,15 +124,40 @@ def delete_connection(client, name: str, *, clock, timeout: float, progress: Pro
 
 def settled_live(client, *, clock, timeout: float = SETTLE_TIMEOUT, progress: Progress | None = None):
     """``fetch_live`` once nothing visible is mid-transition, so a plan never acts on a half state."""
-    return wait_until(client.fetch_live, lambda live: not unsettled(live), what="the workspace to settle",
-                      clock=clock, timeout=timeout, progress=progress)
+    seen: list = []
+
+    def read():
+        seen[:] = [client.fetch_live()]
+        return seen[0]
+
+    def heard() -> str:  # the heartbeat names what is still moving
+        moving = unsettled(seen[0]) if seen else []
+        return "the workspace to settle" + (f" ({', '.join(moving)})" if moving else "")
+
+    return wait_until(read, lambda live: not unsettled(live), what="the workspace to settle", clock=clock,
+                      timeout=timeout, progress=progress, heard=heard)
 
 
 def unsettled(live) -> list[str]:
     """What in a LiveState is mid-transition, as "kind name (STATE)"."""
-    found = [f"processor {p.name} ({p.state})" for p in live.processors if p.state in PROCESSOR_TRANSITIONS]
+    found = [f"processor {p.name} ({under_way(p)})" for p in live.processors if under_way(p)]
     found += [f"connection {c.name} ({c.state})" for c in live.connections if c.state in CONNECTION_TRANSITIONS]
     return found
+
+
+def under_way(processor) -> str | None:
+    """The transition a LiveProcessor is in, or None when it is settled. A start or stop Atlas has
+    accepted but not finished leaves ``state`` as it was; stats.status already says starting or
+    stopping (unconfirmed.TRANSITION_IN_STATS_STATUS). A plan made then would propose what Atlas
+    refuses (a modify during a start) or miss what is about to change (a stop)."""
+    if processor.state in PROCESSOR_TRANSITIONS:
+        return processor.state
+    status = (processor.stats or {}).get("status")
+    if status == "starting" and processor.state in ("CREATED", "STOPPED", "FAILED"):
+        return f"{processor.state}, a start under way"
+    if status == "stopping" and processor.state == "STARTED":
+        return "STARTED, a stop under way"
+    return None
 
 
 def _connection_state(client, name: str) -> str | None:

@@ -26,6 +26,7 @@ FAIL_AFTER_SECONDS = 0.2  # how long an injected fail_on_start processor looks S
 STATUS_BY_STATE = {"CREATED": "created", "STARTED": "running", "STOPPED": unconfirmed.STOPPED_STATS_STATUS,
                    "FAILED": "error"}
 SETTLING = ("INIT", "CREATING")
+TRANSITION_STATUS = {"STARTED": "starting", "STOPPED": "stopping"}  # pending target -> stats.status
 
 
 class Processors:
@@ -199,7 +200,7 @@ class Processors:
 
     def _refuse_unsettled(self, doc: dict[str, Any], verb: str) -> None:
         if doc["state"] in SETTLING or PENDING in doc:
-            now = {"STARTED": "starting", "STOPPED": "stopping"}.get(lifecycle.pending_target(doc), doc["state"])
+            now = TRANSITION_STATUS.get(lifecycle.pending_target(doc), doc["state"])
             raise errors.processor_problem(doc["name"], unconfirmed.UNSETTLED_MESSAGE.format(verb=verb, state=now))
 
     def _check_connections_ready(self, group_id: str, workspace: str, doc: dict[str, Any]) -> None:
@@ -231,11 +232,17 @@ class Processors:
             self.runtime.stop(doc["_id"])
 
     def _with_stats(self, doc: dict[str, Any]) -> dict[str, Any]:
+        # A pending start or stop shows in stats.status before state changes (unconfirmed.
+        # TRANSITION_IN_STATS_STATUS); a first start has no counters yet, only that status.
+        under_way = TRANSITION_STATUS.get(lifecycle.pending_target(doc))
         doc = lifecycle.public(doc)
         stats = self.runtime.stats(doc["_id"]) if self.runtime else None
+        if stats is None and under_way == "starting" and unconfirmed.TRANSITION_IN_STATS_STATUS:
+            stats = {}
         if stats is not None:
+            status = under_way if under_way and unconfirmed.TRANSITION_IN_STATS_STATUS else None
             stats = {**stats, "name": doc["name"], "processorId": doc["_id"],
-                     "status": STATUS_BY_STATE.get(doc["state"], "created")}
+                     "status": status or STATUS_BY_STATE.get(doc["state"], "created")}
             if not self.stats_latency:
                 stats.pop("latency", None)
             doc = {**doc, "stats": stats}

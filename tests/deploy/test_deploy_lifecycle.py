@@ -99,3 +99,34 @@ def test_a_long_wait_reports_progress_and_times_out_naming_the_processor_and_its
     assert lines and all(line.startswith("still waiting for processor solarGroupStats to be STOPPED (")
                          for line in lines)
     assert clock.monotonic() <= 60 + waiting.MAX_POLL  # bounded by the timeout
+
+
+def test_a_start_or_stop_still_under_way_is_waited_for_not_planned_over(slow):
+    """The state still reads STARTED during a stop (STOPPED/CREATED during a start): only stats.status
+    tells. A plan must wait for it, saying so, and a timeout names the processor and the transition."""
+    _deploy(slow)
+    runner = slow.runner()
+    slow.emulator.admin("POST", "config", {"lifecycle": {**DELAYS, "processor_stop": 600, "processor_start": 600}})
+    runner.client.stop_processor("hot")
+    runner.client.create_processor({**FILTER, "name": "extra"})
+    waiting.wait_for_processor_created(runner.client, "extra", clock=SystemClock(), timeout=20)
+    runner.client.start_processor("extra")  # a first start: no counters yet, only the status
+    live = runner.client.fetch_live()
+    states = {p.name: p.state for p in live.processors}
+    assert (states["hot"], states["extra"]) == ("STARTED", "CREATED")
+    assert sorted(waiting.unsettled(live)) == ["processor extra (CREATED, a start under way)",
+                                       "processor hot (STARTED, a stop under way)"]
+    lines = []
+    with pytest.raises(WaitTimeout) as caught:
+        waiting.settled_live(runner.client, clock=FakeClock(), timeout=10, progress=lines.append)
+    assert "hot (STARTED, a stop under way)" in str(caught.value)
+    assert lines and "extra (CREATED, a start under way)" in lines[0]
+
+
+def test_a_settled_stopped_processor_is_not_taken_for_one_stopping(slow):
+    _deploy(slow)
+    runner = slow.runner()
+    runner.client.stop_processor("hot")
+    waiting.wait_for_processor(runner.client, "hot", "STOPPED", clock=SystemClock(), timeout=20)
+    live = waiting.settled_live(runner.client, clock=FakeClock(), timeout=5)  # raises if it looks unsettled
+    assert {p.name: p.state for p in live.processors}["hot"] == "STOPPED" and not waiting.unsettled(live)
