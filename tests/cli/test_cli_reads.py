@@ -118,3 +118,21 @@ def test_profile_samples_the_named_processor_and_exits_3_on_a_breach(deployed, s
     (deployed.root / "environments" / "test" / "thresholds.json").write_text(json.dumps(strict))
     breached = sp("processors", "profile", "-p", "hot", "--duration", "0.6", "--interval", "0.3")
     assert breached.code == 3
+
+
+def test_stats_and_profile_of_a_running_processor_without_latency_say_so_not_zero(deployed, sp):
+    deployed.emulator.admin("POST", "config", {"stats_latency": False})  # older Atlas responses
+    (record,) = sp("processors", "stats", "-p", "hot", "--format", "json").json["processors"]
+    assert record["state"] == "STARTED" and record["input_count"] > 0
+    assert record["latency_p50_ms"] is None and record["latency_p99_ms"] is None
+    row = sp("processors", "stats", "-p", "hot").out.splitlines()[1].split()
+    assert row[6:8] == ["-", "-"]
+    strict = {**THRESHOLDS, "latency_p99_ms": 0.000001}  # nothing measured: nothing breached
+    (deployed.root / "environments" / "test" / "thresholds.json").write_text(json.dumps(strict))
+    ran = sp("processors", "profile", "-p", "hot", "--duration", "0.6", "--interval", "0.3", "--format", "json")
+    assert ran.code == 0, ran.out + ran.err
+    summary = ran.json["processors"]["hot"]
+    assert summary["input_rate"]["avg"] > 0 and not [m for m in summary if m.startswith("latency")]
+    text = sp("processors", "profile", "-p", "hot", "--duration", "0.6", "--interval", "0.3")
+    assert text.code == 0 and "latency_p99_ms not measured" in text.out + text.err
+    assert "thresholds: all within limits" in text.out
