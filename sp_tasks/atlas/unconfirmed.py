@@ -95,6 +95,8 @@ PLANNER_ASSUMPTIONS = (
     "a connection PATCH without its secret fields keeps the stored secrets (rollback of connections)",
     "PATCH of a processor accepts tier (deploy/strategies.py _modify_body)",
     "startWith without a tier starts on the processor's or workspace's tier",
+    "the processor list shows each processor's state as its own GET does at the same moment (deploy/states.py "
+    "answers parallel waits from one list read; Terraform polls the single GET)",
 )
 
 # Execution details the emulator had to choose (reference §6, §8 leave them open). The engine
