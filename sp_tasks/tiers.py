@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from sp_tasks.model import TIERS, DesiredState, ProcessorSpec
+from sp_tasks.units import fmt_scaled
 
 
 @dataclass(frozen=True)
@@ -171,15 +172,18 @@ def _fit(capacity: _Capacity, need: float, detail: str, reasons: list[str]) -> s
     """The smallest tier whose limit holds ``need``; the reason gives the figure and the limits."""
     tiers = list(TIER_TABLE.values())
     index = next((i for i, t in enumerate(tiers) if need <= capacity.limit(t)), None)
-    figure, unit = f"{capacity.what} {_amount(need)} {capacity.unit}{detail}", capacity.unit
+    def amount(value: float) -> str:  # in the unit that fits: "2.27 KiB", "1.6 GiB", "160 Mbps"
+        return fmt_scaled(value, capacity.unit, compact=True)
+
+    figure = f"{capacity.what} {amount(need)}{detail}"
     if index is None:
         top = tiers[-1]
-        reasons.append(f"{figure} exceeds SP50's limit of {_amount(capacity.limit(top))} {unit} "
+        reasons.append(f"{figure} exceeds SP50's limit of {amount(capacity.limit(top))} "
                        f"({capacity.basis(top)}): {capacity.over}")
         return top.name
     tier = tiers[index]
-    smaller = f"; {tiers[index - 1].name} allows {_amount(capacity.limit(tiers[index - 1]))} {unit}" if index else ""
-    reasons.append(f"{figure} fits {tier.name}: limit {_amount(capacity.limit(tier))} {unit} = "
+    smaller = f"; {tiers[index - 1].name} allows {amount(capacity.limit(tiers[index - 1]))}" if index else ""
+    reasons.append(f"{figure} fits {tier.name}: limit {amount(capacity.limit(tier))} = "
                    f"{capacity.basis(tier)}{smaller}")
     return tier.name
 

@@ -85,6 +85,12 @@ def test_throughput_that_fits_sp10_names_the_figure_and_the_limit():
     assert not any(r.startswith("declared tier") for r in advice.reasons)
 
 
+def test_memory_reads_in_the_unit_that_fits_it():
+    reasons = advise_tier(spec(), {"memory_mb": 0.00222, "state_mb": 0.0}).reasons
+    (reason,) = [r for r in reasons if r.startswith("memory")]
+    assert reason.startswith("memory 2.273 KiB") and "fits SP2: limit 409.6 MiB" in reason
+
+
 def test_throughput_over_sp10_bandwidth_recommends_sp30():
     advice = advise_tier(spec(tier="SP10"), {"input_mbps": 5.0, "output_mbps": 170.0, "memory_mb": 100.0})
     assert advice.tier == "SP30"
