@@ -81,10 +81,8 @@ class Checkpoints:
 class Runtime:
     def __init__(self, db: Database, *, sample_rate: float = 200.0, tick_seconds: float = 0.05,
                  on_failure: Callable[[str, str], None] | None = None, clock: Callable[[], float] = time.time,
-                 slowdown: Callable[[str], tuple[float, float]] = lambda _name: (1.0, 0.0),
-                 cpu: Callable[[], float] = time.thread_time):
+                 slowdown: Callable[[str], tuple[float, float]] = lambda _name: (1.0, 0.0)):
         self.db = db
-        self.cpu = cpu  # the ticking thread's CPU clock: processing cost in latency (engine/processor.py)
         self.slowdown = slowdown  # processor name -> (latency factor, extra ms): the slow fault rule
         self.clock = clock
         self.documents = DocumentStore(db)
@@ -112,7 +110,7 @@ class Runtime:
         saved = self.checkpoints.load(spec.processor_id)
         try:
             engine = Engine(spec, self.documents, sample_rate=self.sample_rate, save=self.checkpoints.save,
-                            checkpoint=saved, clock=self.clock, slow=lambda: self.slowdown(spec.name), cpu=self.cpu)
+                            checkpoint=saved, clock=self.clock, slow=lambda: self.slowdown(spec.name))
         except Exception as err:
             self._report(spec.processor_id, str(err) or type(err).__name__)
         else:
@@ -202,10 +200,10 @@ class Runtime:
             self._pruned = wall
             self.documents.prune()
         # Every engine runs at the round's time, so processors that read the same source pull the
-        # same documents (perf-ab's base and head copies get identical batches); latency counts
-        # each batch's own CPU time, not the others' turns (engine/processor.py). The order is
-        # shuffled every round: whoever runs first meets cold caches, whoever follows a copy of
-        # its own pipeline warm ones — fixed, that moved one copy's latency 3–20 % against the other.
+        # same documents (perf-ab's base and head copies get identical batches); latency is a
+        # model of each batch's work, not the others' turns (engine/processor.py). The order is
+        # shuffled every round, so no processor is always first (cold caches) or always after
+        # another (its database pages): a fixed order favoured one copy by 3–20 %.
         engines = self._running()
         self._order.shuffle(engines)
         for engine in engines:

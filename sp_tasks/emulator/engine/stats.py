@@ -3,8 +3,8 @@
 The object has exactly the fields of reference/atlas-sp-api.md §6 in that order. Counts and
 sizes are cumulative since the first start; they go into every checkpoint and come back from it,
 so they survive stop/start and an emulator restart. Sizes are bytes of the JSON encoding
-(``scaleFactor`` 1). Latency is real time from a document entering the processor to its sink
-write, window wait included, over a rolling 30 s.
+(``scaleFactor`` 1). Latency is a document's window wait plus its batch's modelled processing
+cost (:mod:`~sp_tasks.emulator.engine.processor`), over a rolling 30 s.
 """
 from __future__ import annotations
 
