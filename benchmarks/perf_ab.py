@@ -10,18 +10,24 @@ A. **A/A**: ``--base HEAD`` with nothing changed, ``--aa`` times. A false alarm 
    the built-in A/A check).
 B. **Planted latency**: ``solarHighOutput``'s pipeline changed in a way that selects the same
    documents (0.6 → 0.6000000001 × max_watts, so it counts as changed), and the emulator's slow
-   fault rule makes its head copy's documents 10 % slower (``slow_factor`` 1.1). Detection = its
+   fault rule makes its head copy's documents 10 % slower (``slow_factor`` 1.1 scales the
+   emulator's modelled latency exactly). Detection = its
    ``latency_p50_ms`` verdict is "regression" (floor 3 %); p99 (floor 10 %) is shown too.
 C. The PR comment for 50 processors (2 changed, and all 50 moved), in characters.
 
     python benchmarks/perf_ab.py                      # 20 A/A + 20 planted runs, CI settings (5 × 10 s)
     python benchmarks/perf_ab.py --aa 3 --planted 3 --duration 4    # a smoke run
 
-Measured on the shared 2-core machine under load, CI settings (5 rounds × 10 s): A/A false alarms
-0 of 20 runs (no comparison flagged at all); planted +10 % p50 latency detected in 7 of 20 runs
-(35 %; measured Δ median +11.8 %, single runs −10 % … +50 %: the emulator's latency is its own
-processing time, noisy under load), p99 (floor 10 %) in 0 of 20; 74 s per run (median);
-the comment for 50 processors 48,725 characters (2 changed) and 55,509 (all 50 moved).
+Measured on the shared 2-core machine under heavy load (load average 7–8: other engineers' test
+suites), CI settings (5 rounds × 10 s), parts A and B in two processes at once (each its own
+emulator), at 89f07a0 (the emulator's latency a model of the work, engine/processor.py):
+A/A false alarms 0 of 20 runs (no comparison flagged at all); planted +10 % p50 latency detected
+in 20 of 20 runs (100 %; measured Δ median +10.0 %, single runs +9.2 … +11.0 %), p99 in 7 of 20
+(its floor is 10 %, the planted effect exactly 10 %); 78.5 s per run (median); the comment for 50
+processors 48,726 characters (2 changed) and 55,510 (all 50 moved). Before (latency = the
+emulator's wall-clock processing time): planted p50 detected in 7 of 20 (35 %, single runs
+−10 % … +50 %), p99 0 of 20; with the ticking thread's CPU time instead of wall time, 7 of 10
+and one A/A false alarm in 10 (that run's identical copies 7.6 % apart).
 """
 from __future__ import annotations
 
