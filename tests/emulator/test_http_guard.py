@@ -173,9 +173,11 @@ def test_idle_connections_hold_no_worker_and_beyond_the_bounds_a_quick_503():
     try:
         idle = [_connect(srv) for _ in range(10)]  # kept-alive clients that say nothing
         wait_for(lambda: srv.open_connections == 10)
-        assert requests.get(f"{srv.url}/_emulator/health", timeout=5).status_code == 200  # not stuck behind them
+        with requests.Session() as session:
+            assert session.get(f"{srv.url}/_emulator/health", timeout=5).status_code == 200  # not stuck behind them
+        wait_for(lambda: srv.open_connections == 10)  # the session's own connection is closed and counted out
         before = srv.open_connections
-        extra = [_connect(srv) for _ in range(4)]  # 10 + 1 in use above (closed) + these: beyond 12
+        extra = [_connect(srv) for _ in range(4)]  # 10 + these: the 11th and 12th fit, the last two are beyond 12
         statuses = [_status(sock) for sock in extra[2:]]
         assert statuses == [503, 503], (before, srv.open_connections, statuses)
         for sock in idle + extra:
@@ -205,12 +207,13 @@ def test_requests_beyond_the_workers_and_their_queue_get_a_quick_503(server):
 def test_a_client_that_goes_away_is_noted_quietly(server, caplog):
     token = requests.post(server.url + paths.OAUTH_TOKEN_PATH, auth=("local", "local"),
                           data={"grant_type": "client_credentials"}, timeout=5).json()["access_token"]
-    server.backend.faults.add(parse_rules({"path": "/streams$", "delay_ms": 100}))
     with caplog.at_level(logging.DEBUG, logger="sp_tasks.emulator"):
-        for _ in range(10):  # ask, hang up (RST) while the answer is delayed: the answer meets a dead socket
+        for _ in range(3):  # ask, hang up (RST) while the answer is delayed: the answer meets a dead socket
+            server.backend.faults.add(parse_rules({"path": "/streams$", "delay_ms": 500, "count": 1}))
             sock = _connect(server)
             sock.sendall(_head(server, "GET", f"/api/atlas/v2/groups/{GROUP}/streams", f"Authorization: Bearer {token}",
                                f"Accept: {paths.endpoint('listStreamWorkspaces').accept}"))
+            wait_for(lambda: not server.backend.faults.describe())  # read and inside its delay: hang up now
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
         sock = _connect(server)
