@@ -111,7 +111,8 @@ def summary_line(counts: dict[str, int]) -> str:
 def stats_record(doc: dict[str, Any], metrics: dict[str, float], verbose: bool) -> dict[str, Any]:
     """One processor's stats for --format json: our units, absent metrics as null."""
     record = {"name": doc.get("name"), "state": doc.get("state"), "tier": doc.get("tier"),
-              **{key: metrics.get(key) for key, _ in STATS_COLUMNS}}
+              **{key: _count(metrics.get(key)) if key.endswith("_count") else metrics.get(key)
+                 for key, _ in STATS_COLUMNS}}
     if verbose:
         record["operatorStats"] = (doc.get("stats") or {}).get("operatorStats") or []
     return record
@@ -130,6 +131,11 @@ def memory_text(mib: float | None) -> str | None:
     from sp_tasks.units import fmt_scaled
 
     return None if mib is None else fmt_scaled(float(mib), "MiB", compact=True)
+
+
+def _count(value: float | None) -> int | float | None:
+    """Message counts as whole numbers (13890, not 13890.0): the metrics arrive as floats."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _same(value: Any) -> Any:
