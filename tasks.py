@@ -105,7 +105,8 @@ def _runner(settings, targets=()):
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.deploy.runner import Runner
 
-    return Runner(settings, open_client(settings), progress=current().progress, targets=tuple(targets))
+    progress = current().progress  # retries and rate-limit pacing are heard, not silent waits
+    return Runner(settings, open_client(settings, notify=progress), progress=progress, targets=tuple(targets))
 
 
 def _confirm(plan) -> bool:

@@ -37,7 +37,7 @@ class Context:
     def client(self):
         from sp_tasks.atlas.connect import open_client
 
-        return open_client(self.settings)
+        return open_client(self.settings, notify=self.progress)  # retries and pacing are heard
 
     def runner(self, targets: tuple[str, ...] = ()):
         from sp_tasks.deploy.runner import Runner

@@ -35,6 +35,16 @@ def test_plan_detailed_exitcode_is_2_with_changes_then_0_after_deploy(ctx, capsy
     assert _exit_code(lambda: tasks.drift(ctx)) == 0
 
 
+def test_a_deploy_says_when_it_retries_a_429(ctx, project, capsys):
+    tasks.deploy(ctx, yes=True)
+    project.emulator.faults({"method": "GET", "path": "/processors$", "status": 429,
+                             "headers": {"Retry-After": "0"}, "count": 1})
+    capsys.readouterr()
+    assert _exit_code(lambda: tasks.deploy(ctx, yes=True)) == 0
+    err = capsys.readouterr().err
+    assert "retrying GET" in err and "429" in err, err  # the wait is said, not silent
+
+
 def test_deploy_without_yes_in_a_non_interactive_session_refuses_and_sends_nothing(ctx, project, capsys):
     project.emulator.admin("DELETE", "requests")
     code = _exit_code(lambda: tasks.deploy(ctx))
