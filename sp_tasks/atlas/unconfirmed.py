@@ -55,6 +55,12 @@ NOT_RUNNING_MESSAGE = "stream processor is not running (INVALID_STATE)"
 # to start a processor whose connections are not READY.
 UNSETTLED_MESSAGE = "stream processor cannot be {verb} while it is {state} (INVALID_STATE)"
 START_WHILE_STOPPING_MESSAGE = "stream processor is stopping; start it once it is STOPPED (INVALID_STATE)"
+
+
+def refused_for_its_state(err: Exception) -> bool:
+    """An API error that refuses a processor write because of its state. Atlas's error code for this
+    is unknown; the official MCP server recognises it by INVALID_STATE in the message, and so do we."""
+    return "INVALID_STATE" in (getattr(err, "detail", "") or "") or getattr(err, "error_code", None) == "INVALID_STATE"
 CONNECTION_NOT_READY_MESSAGE = "connection named {connection} is not ready (state {state})"
 # Which connections deploy asynchronously: a public Kafka connection answered READY at once in the
 # recordings; Terraform's comments name "Kafka VPC" as deleted asynchronously. The emulator gives

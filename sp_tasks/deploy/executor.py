@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from sp_tasks import pointers
+from sp_tasks.atlas import unconfirmed
 from sp_tasks.deploy import waiting
 from sp_tasks.deploy.canary import compare_canary
 from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
@@ -176,7 +177,7 @@ class Executor:
         try:
             return write()
         except AtlasApiError as err:
-            seen = waiting.processor_state(self.client, name) if "INVALID_STATE" in str(err) else "?"
+            seen = waiting.processor_state(self.client, name) if unconfirmed.refused_for_its_state(err) else "?"
             if seen not in ("CREATED", "STOPPED", "FAILED", "STARTED"):
                 raise
             self.progress(f"{name} refused a change while {seen}: a start was under way; stopping it first")
