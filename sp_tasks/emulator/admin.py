@@ -10,6 +10,9 @@
                                  "stats_latency": bool}   (answers the whole configuration)
   POST   /_emulator/reset       forget every resource, document, fault and counter
   GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
+  DELETE /_emulator/documents   the same query: drop a database (or one collection) with its change
+                                 log, a topic or a test log; answers {"deleted": rows}. Emulator only:
+                                 Atlas's Admin API cannot drop cluster data (env.destroy uses this)
   GET    /_emulator/health      liveness (used to detect a running background emulator)
 
 GET routes are open. Every other method needs the emulator's key pair (Digest or Bearer, as the
@@ -75,6 +78,9 @@ def handle(backend, method: str, path: str, query: dict[str, str], body: Any) ->
     if route == ("GET", "documents"):
         with backend.lock:
             return 200, backend.documents(query.get("group", ""), query)
+    if route == ("DELETE", "documents"):
+        with backend.lock:
+            return 200, backend.drop_documents(query.get("group", ""), query)
     raise errors.ApiError(404, errors.NOT_FOUND, f"Unknown emulator admin endpoint {method} {path}.", [path])
 
 

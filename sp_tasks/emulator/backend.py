@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from sp_tasks.emulator import lifecycle
+from sp_tasks.emulator import errors, lifecycle
 from sp_tasks.emulator.acceptance import referenced_connections
 from sp_tasks.emulator.auth import Authenticator, KeyPair
 from sp_tasks.emulator.db import Database
@@ -153,6 +153,15 @@ class Backend:
 
         # Dates and ObjectIds as extended JSON ({"$date": …}), as mongosh and drivers show them.
         return json.loads(extjson.dumps({"results": results[:limit] if limit else results}))
+
+    def drop_documents(self, group_id: str, query: dict[str, str]) -> dict[str, Any]:
+        """Admin clean-up of sink data (not part of the Atlas API): ``DocumentStore.drop``."""
+        if not self.runtime:
+            return {"deleted": 0}
+        try:
+            return {"deleted": self.runtime.documents.drop(group_id, query)}
+        except ValueError as err:
+            raise errors.validation(str(err)) from None
 
     def close(self) -> None:
         self._halt.set()

@@ -256,6 +256,25 @@ class DocumentStore:
         rows = self.db.query("SELECT line FROM docstore_testlog WHERE processor_id=? ORDER BY seq", (processor_id,))
         return [extjson.loads(r["line"]) for r in rows]
 
+    def drop(self, group_id: str, query: dict[str, str]) -> int:
+        """Emulator-only clean-up (``DELETE /_emulator/documents``): a database (``cluster``, ``db``,
+        optional ``coll``) with its change log, a topic (``bootstrapServers``, ``topic``) or a
+        processor's ``__testLog`` (``processorId``). Returns the rows deleted."""
+        if query.get("topic"):
+            servers = normalise_servers(query.get("bootstrapServers", ""))
+            statements = [("docstore_topics", "group_id=? AND servers=? AND topic=?", (group_id, servers, query["topic"]))]
+        elif query.get("processorId"):
+            statements = [("docstore_testlog", "processor_id=?", (query["processorId"],))]
+        elif query.get("db"):
+            where = "group_id=? AND cluster=? AND db=?" + (" AND coll=?" if query.get("coll") else "")
+            params = (group_id, query.get("cluster", ""), query["db"], *([query["coll"]] if query.get("coll") else []))
+            statements = [(table, where, params) for table in ("docstore_docs", "docstore_changes")]
+        else:
+            raise ValueError("name a database (cluster, db[, coll]), a topic (bootstrapServers, topic) or a processorId")
+        with self.db.transaction() as conn:
+            return sum(conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+                       for table, where, params in statements)
+
     def prune(self) -> None:
         """Apply :attr:`retention`: keep the newest rows of every collection, log and topic.
 
