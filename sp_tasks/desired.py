@@ -10,18 +10,22 @@ docs/file-formats.md: only ``${NAME}`` (never ``$NAME``: that is a MongoDB field
 optional type for whole-string values, ``"${PARTITIONS:int}"`` -> 8. A value rendered from a
 variable whose name looks like a credential (``${API_TOKEN}``) is a secret wherever it sits: its
 pointer joins the spec's ``secret_paths`` next to those the rules of ``sp_tasks.secrets`` find.
+An environment with ``SINK_SUFFIX`` (every feature environment) gets its own sink databases and
+topics here, right after rendering (``sp_tasks.feature.isolation``), so validation, plan and
+deploy all see the names that will be sent.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from sp_tasks import inputfiles, jsonpos, pointers, redaction
 from sp_tasks.diagnostics import Problem
 from sp_tasks.errors import DataFileError, MalformedFile, MalformedJson, ValidationFailed
-from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState
+from sp_tasks.feature import isolation
+from sp_tasks.model import ConnectionSpec, DesiredState, ProcessorSpec, ProcessorState, SinkRename
 from sp_tasks.secrets import connection_secrets, document_secrets, is_secret_name, processor_secrets
 
 if TYPE_CHECKING:
@@ -60,6 +64,7 @@ class Project:
     files: tuple[SourceFile, ...]
     config_file: str = ""  # where variables are set, for messages
     default_tier: str | None = None
+    sinks: tuple[SinkRename, ...] = ()  # what SINK_SUFFIX renamed (feature/isolation.py)
 
     def of_kind(self, kind: str) -> list[SourceFile]:
         return [f for f in self.files if f.kind == kind]
@@ -76,7 +81,22 @@ def load_project(settings: "EnvSettings") -> Project:
         if isinstance(source.doc, dict):
             redaction.remember(*(pointers.get(source.doc, p)
                                  for p in document_secrets(source.kind, source.doc, source.secret_places)))
-    return Project(tuple(files), settings.config_file, settings.default_tier)
+    files, sinks = _own_sinks(files, settings.sink_suffix) if settings.sink_suffix else (files, [])
+    return Project(tuple(files), settings.config_file, settings.default_tier, tuple(sinks))
+
+
+def _own_sinks(files: list[SourceFile], suffix: str) -> tuple[list[SourceFile], list[SinkRename]]:
+    """SINK_SUFFIX applied to every processor, as rendering applies ${VAR}: its problems are the file's."""
+    processors = [f.doc for f in files if f.kind == PROCESSOR and isinstance(f.doc, dict)]
+    chained = set().union(*map(isolation.written, processors))
+    out, renames = [], []
+    for source in files:
+        if source.kind == PROCESSOR and isinstance(source.doc, dict):
+            doc, renamed, problems = isolation.isolate(source.doc, suffix, chained)
+            source = replace(source, doc=doc, problems=source.problems + tuple(problems))
+            renames += renamed
+        out.append(source)
+    return out, renames
 
 
 def load_desired(settings: "EnvSettings") -> DesiredState:
@@ -94,7 +114,7 @@ def build_state(project: Project) -> DesiredState:
     """DesiredState from an already validated project. Pure."""
     processors = tuple(_processor_spec(f) for f in project.of_kind(PROCESSOR))
     connections = tuple(_connection_spec(f) for f in project.of_kind(CONNECTION))
-    return DesiredState(processors, connections)
+    return DesiredState(processors, connections, project.sinks)
 
 
 def _processor_spec(source: SourceFile) -> ProcessorSpec:

@@ -81,9 +81,25 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class SinkRename:
+    """A name ``SINK_SUFFIX`` changed (feature/isolation.py): processor, JSON pointer, connection, from → to."""
+
+    processor: str
+    pointer: str
+    connection: str
+    before: str
+    after: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"processor": self.processor, "pointer": self.pointer, "connection": self.connection,
+                "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
 class DesiredState:
     processors: tuple[ProcessorSpec, ...] = ()
     connections: tuple[ConnectionSpec, ...] = ()
+    sinks: tuple[SinkRename, ...] = ()  # what SINK_SUFFIX renamed, shown by the plan
 
     def processor(self, name: str) -> ProcessorSpec | None:
         return next((p for p in self.processors if p.name == name), None)

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from sp_tasks import envfile, inputfiles, redaction
 from sp_tasks.errors import ConfigError, DataFileError, InvalidEnvironment
+from sp_tasks.feature.isolation import SUFFIX as SINK_SUFFIX, SUFFIX_RULE as SINK_SUFFIX_RULE
 from sp_tasks.jsonpos import parse
 from sp_tasks.model import TIERS
 from sp_tasks.secrets import is_secret_name
@@ -74,6 +75,7 @@ class EnvSettings:
     github_actions: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     directory: str = ""  # relative to root; "" = environments/<name> (a derived one lives under .sp/)
+    sink_suffix: str = ""  # SINK_SUFFIX: appended to sink databases and topics (feature/isolation.py)
 
     @property
     def is_emulator(self) -> bool:
@@ -186,6 +188,9 @@ def _resolve(variables: Mapping[str, str], environ: Mapping[str, str], problems:
     if get("PERF_ARTIFACTS", PERF_ARTIFACTS[0]) not in PERF_ARTIFACTS:
         problems.append(f"PERF_ARTIFACTS {get('PERF_ARTIFACTS')!r} must be repo (commit profile history, charts and "
                         "report) or .sp (keep them in the ignored .sp/<env>/)")
+    sink_suffix = get("SINK_SUFFIX", "")
+    if sink_suffix and not SINK_SUFFIX.match(sink_suffix):
+        problems.append(f"SINK_SUFFIX {sink_suffix!r} must be {SINK_SUFFIX_RULE}")
     base_url = get("ATLAS_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     if base_url != EMULATOR and not re.match(r"^https?://[^/\s]+", base_url):
         problems.append(f"ATLAS_BASE_URL {base_url!r} must be an http(s) URL or 'emulator'")
@@ -194,7 +199,7 @@ def _resolve(variables: Mapping[str, str], environ: Mapping[str, str], problems:
         emulator_port=_port(get("EMULATOR_PORT", str(DEFAULT_EMULATOR_PORT)), problems),
         emulator_data_dir=Path(get("EMULATOR_DATA_DIR", ".sp/emulator")),
         create_workspace=_flag("ALLOW_CREATE_WORKSPACE", get("ALLOW_CREATE_WORKSPACE"), base_url == EMULATOR, problems),
-        cloud_provider=get("CLOUD_PROVIDER", "AWS"), region=get("REGION", "VIRGINIA_USA"),
+        cloud_provider=get("CLOUD_PROVIDER", "AWS"), region=get("REGION", "VIRGINIA_USA"), sink_suffix=sink_suffix,
     )
 
 

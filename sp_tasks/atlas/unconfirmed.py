@@ -148,6 +148,18 @@ HTTPS_HEADERS_RETURNED = True
 # not the docs' executionTimeMillis.
 STATS_LATENCY_REPORTED = True
 
+# Feature environments (sp_tasks/feature/isolation.py gives them sinks of their own, sinkdata.py
+# removes what they wrote). A processor's __testLog output is its log: we take it to go with the
+# processor, so env.destroy reports nothing left for it on Atlas.
+TEST_LOG_GOES_WITH_PROCESSOR = True
+FEATURE_ASSUMPTIONS = (
+    "$emit to a Kafka topic that does not exist yet (topic_feature_<name>) works only where the brokers create "
+    "topics on first write (auto.create.topics.enable) or it was created first; whether ASP reports a missing "
+    "topic as a processor failure or a DLQ entry is not documented",
+    "$merge and a DLQ create their database and collection on first write, as MongoDB does, and the Admin API "
+    "has no call that drops a database in a cluster: env.destroy lists them as left, with the mongosh command",
+)
+
 # Settled by real responses (recorded-atlas/README.md, Terraform CI logs): no longer guesses.
 CONFIRMED = (
     "Accept negotiation by date: the newest version at or before the asked date, named in Content-Type; "

@@ -64,6 +64,9 @@ class Runner:
             default_tier=default_tier, resolve_tier=self._tier_resolver(default_tier),
             prune=prune, exact=exact, rotate_secrets=rotate_secrets, identities=identities,
             lock=self.lock_status(live), created_at=self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        # What SINK_SUFFIX renamed, for the processors planned (people read it; apply never does).
+        planned = {p.name for p in planned_desired.processors}
+        plan = replace(plan, sinks=tuple(r.to_json() for r in desired.sinks if r.processor in planned))
         if chosen is None:
             return plan
         # The fingerprint covers the whole workspace: a saved targeted plan is stale when anything changed.

@@ -44,7 +44,8 @@ class Outcome:
                 "applied": self.applied.to_json() if self.applied else None,
                 "rolled_back": self.rolled_back.to_json() if self.rolled_back else None,
                 **({"targets": list(self.plan.targets), "untouched_processors": list(self.plan.untouched_processors),
-                    "untouched_connections": list(self.plan.untouched_connections)} if self.plan.targets else {})}
+                    "untouched_connections": list(self.plan.untouched_connections)} if self.plan.targets else {}),
+                **({"sinks": list(self.plan.sinks)} if self.plan.sinks else {})}  # SINK_SUFFIX renames
 
 
 Confirm = Callable[[Plan], bool]

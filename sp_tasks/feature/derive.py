@@ -3,14 +3,16 @@
 The derived ``config.env`` is the base's, verbatim (same project, credentials and ``${VAR}``
 references, so CI needs no new variables), followed by the few lines that make it a feature
 environment: its own workspace ``feature-<name>``, permission to create it, the tier (given, else
-the base's ``DEFAULT_TIER``, else ``SP2``, the cheapest) and ``FEATURE_BASE=<base>``, the marker
-``env.destroy`` requires before it deletes anything. ``thresholds.json`` is copied. The files are
+the base's ``DEFAULT_TIER``, else ``SP2``, the cheapest), ``SINK_SUFFIX=_feature_<name>`` (its
+processors write to databases and topics of their own, never the base's: ``isolation``) and
+``FEATURE_BASE=<base>``, the marker ``env.destroy`` requires before it deletes anything. ``thresholds.json`` is copied. The files are
 generated, never committed (``.sp/`` is ignored by Git), so a CI job leaves a clean tree, and
 deriving again from the same base gives the same files: a fresh checkout can destroy what another
 job created.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from sp_tasks.model import TIERS
 from sp_tasks.settings import DERIVED_ENVIRONMENTS, load_settings
 
 MARKER = "FEATURE_BASE"
+SHORT_NAME = 20  # of the environment name in SINK_SUFFIX: "_feature_" + 20 leaves 34 for a database name
 CHEAPEST_TIER = "SP2"
 
 
@@ -40,6 +43,7 @@ class FeatureEnv:
 
 def render_config(name: str, base: str, base_text: str, tier: str) -> str:
     """The derived config.env text (pure)."""
+    suffix = sink_suffix(name)
     return (f"# Feature environment {name!r}, derived from environments/{base}/ by `invoke env.create`.\n"
             f"# Generated, not committed: `invoke env.create {name} --from {base}` writes it again and\n"
             f"# `invoke env.destroy {name}` deletes its workspace and this directory. The base's lines\n"
@@ -49,7 +53,18 @@ def render_config(name: str, base: str, base_text: str, tier: str) -> str:
             f"WORKSPACE_NAME={workspace_name(name)}\n"
             f"DEFAULT_TIER={tier}\n"
             "ALLOW_CREATE_WORKSPACE=true\n"
+            f"# sinks of its own: database solar -> solar{suffix}, topic t -> t{suffix} (docs/feature-environments.md)\n"
+            f"SINK_SUFFIX={suffix}\n"
             f"{MARKER}={base}\n")
+
+
+def sink_suffix(name: str) -> str:
+    """``_feature_<name>``, kept short (database names have fewer than 64 characters): a long name
+    is cut and keeps a hash of the whole, so two long names never share sinks."""
+    if len(name) <= SHORT_NAME:
+        return f"_feature_{name}"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:6]
+    return f"_feature_{name[:SHORT_NAME - 7].rstrip('-')}-{digest}"
 
 
 def derive(root: Path, given: str, *, base: str, tier: str | None = None,

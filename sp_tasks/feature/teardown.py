@@ -7,6 +7,10 @@ the next begins, and the end is verified: the workspace must answer 404. Every s
 idempotent, so an interrupted destroy is finished by running it again. Before anything is deleted
 a snapshot of the workspace is saved (``.sp/snapshots/<env>/``), as ``sp processors drop`` does.
 
+Between processors and connections, what the processors wrote goes too (``sinkdata``): the
+databases and topics named with the environment's ``SINK_SUFFIX`` are dropped on the emulator,
+and listed as left, with the command that drops each, on Atlas (its API cannot drop them).
+
 Only a derived environment (``.sp/environments/<name>/`` with the ``FEATURE_BASE`` marker and the
 workspace ``feature-<name>``) can be destroyed: a hand-edited file pointing ``WORKSPACE_NAME`` at
 staging's workspace is refused before any call is made.
@@ -23,6 +27,8 @@ from sp_tasks.deploy.steps import Chain, Phase, Step, StepKind, Target, flatten
 from sp_tasks.errors import ConfigError, DeployError
 from sp_tasks.feature.derive import MARKER, FeatureEnv
 from sp_tasks.feature.naming import workspace_name
+from sp_tasks.feature import sinkdata
+from sp_tasks.feature.sinkdata import SinkData
 from sp_tasks.model import DesiredState
 from sp_tasks.settings import DERIVED_ENVIRONMENTS
 
@@ -39,14 +45,21 @@ class Teardown:
     processors: tuple[str, ...] = ()
     connections: tuple[str, ...] = ()
     snapshot: Path | None = None
+    suffix: str = ""  # SINK_SUFFIX: every name it wrote ends in it
+    data: tuple[SinkData, ...] = ()  # what the processors wrote (sinkdata.written_data)
+    data_left: tuple[SinkData, ...] = ()  # of it, what this tool could not remove (Atlas)
+    on_emulator: bool | None = None  # None: not asked (nothing was destroyed)
     steps: list[Any] = field(default_factory=list)  # StepResults of both stages
     complete: bool = False  # the workspace is verified gone
     message: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"environment": self.environment, "workspace": self.workspace, "complete": self.complete,
+                "sink_suffix": self.suffix,
                 "message": self.message, "processors": list(self.processors), "connections": list(self.connections),
                 "snapshot": str(self.snapshot) if self.snapshot else None,
+                "data_removed": [d.to_json() for d in self.data if d not in self.data_left],
+                "data_left": [{**d.to_json(), "drop_with": d.how_to_drop()} for d in self.data_left],
                 "steps": [r.to_json() for r in self.steps]}
 
 
@@ -59,24 +72,23 @@ def check_feature(settings, env: FeatureEnv) -> None:
                           f"WORKSPACE_NAME={workspace_name(env.name)} and {MARKER}={env.base}); nothing was deleted")
 
 
-def teardown_steps(processors: dict[str, str], connections: list[str]) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
-    """(processor steps, connection steps): stop the running ones, delete all. Pure."""
-    chains = []
-    for name, state in sorted(processors.items()):
-        chain = Chain(Phase.PROCESSOR_DELETES, "processor", name)
-        if state in RUNNING:
-            chain.add(StepKind.STOP_PROCESSOR, Target("processor", name))
-        chains.append(chain.add(StepKind.DELETE_PROCESSOR, Target("processor", name)))
-    deletes = [Chain(Phase.CONNECTION_DELETES, "connection", n).add(StepKind.DELETE_CONNECTION, Target("connection", n))
-               for n in sorted(connections)]
-    return flatten(chains), flatten(deletes)
+def teardown_steps(processors: dict[str, str], connections: list[str]) -> tuple[tuple[Step, ...], ...]:
+    """(stops of the running processors, processor deletes, connection deletes). Pure."""
+    stops = [Chain(Phase.HOLD, "processor", n).add(StepKind.STOP_PROCESSOR, Target("processor", n))
+             for n, state in sorted(processors.items()) if state in RUNNING]
+    deletes = [Chain(Phase.PROCESSOR_DELETES, "processor", n).add(StepKind.DELETE_PROCESSOR, Target("processor", n))
+               for n in sorted(processors)]
+    connection_deletes = [Chain(Phase.CONNECTION_DELETES, "connection", n).add(StepKind.DELETE_CONNECTION,
+                                                                               Target("connection", n))
+                          for n in sorted(connections)]
+    return flatten(stops), flatten(deletes), flatten(connection_deletes)
 
 
 def destroy(runner, *, confirm: Callable[[str], bool]) -> Teardown:
     """Delete the environment's processors, connections and workspace, verifying each stage."""
     settings, client = runner.settings, runner.client
     live = runner.live()
-    out = Teardown(settings.name, settings.workspace)
+    out = Teardown(settings.name, settings.workspace, suffix=settings.sink_suffix)
     if live.workspace is None:
         out.complete, out.message = True, f"workspace {settings.workspace} does not exist: nothing to destroy"
         return out
@@ -90,9 +102,15 @@ def destroy(runner, *, confirm: Callable[[str], bool]) -> Teardown:
     clear_before_workspace_delete(runner, live)  # a deploy running there refuses; a dead one's lock goes
     out.snapshot = runner.snapshot(live, "pre-destroy")
     runner.progress(f"snapshot saved: {out.snapshot}")
-    processor_steps, connection_steps = teardown_steps({p.name: p.state for p in live.processors},
-                                                       list(out.connections))
-    _stage(runner, out, processor_steps, client.list_processors, "its processors to be deleted", PROCESSORS_TIMEOUT)
+    stops, deletes, connection_steps = teardown_steps({p.name: p.state for p in live.processors},
+                                                      list(out.connections))
+    _stage(runner, out, stops, client.list_processors, "its processors to stop", PROCESSORS_TIMEOUT,
+           done=lambda docs: not any(d.get("state") in RUNNING for d in docs))
+    # Nothing writes any more, and the processors that say what was written still exist: an
+    # interrupted destroy run again finds them and drops the same data (idempotent).
+    out.data = tuple(sinkdata.written_data(live, settings.sink_suffix))
+    _remove_data(runner, out)
+    _stage(runner, out, deletes, client.list_processors, "its processors to be deleted", PROCESSORS_TIMEOUT)
     _stage(runner, out, connection_steps, client.list_connections, "its connections to be deleted",
            CONNECTIONS_TIMEOUT)
     runner.progress(f"delete workspace: {settings.workspace}")
@@ -101,19 +119,51 @@ def destroy(runner, *, confirm: Callable[[str], bool]) -> Teardown:
                        what=f"workspace {settings.workspace} to be deleted", timeout=WORKSPACE_TIMEOUT)
     out.complete = True
     out.message = (f"destroyed {settings.workspace}: {len(out.processors)} processor(s), "
-                   f"{len(out.connections)} connection(s) and the workspace; verified gone")
+                   f"{len(out.connections)} connection(s), the workspace and "
+                   f"{_data_words(out)}; verified gone{_left_lines(out)}")
     return out
 
 
-def _stage(runner, out: Teardown, steps: tuple[Step, ...], listing, what: str, timeout: float) -> None:
+def _stage(runner, out: Teardown, steps: tuple[Step, ...], listing, what: str, timeout: float,
+           done: Callable[[list], bool] = lambda docs: not docs) -> None:
     if steps:
         result = runner.apply(steps, DesiredState())
         out.steps += result.results
         if result.failure:
             out.message = f"destroy stopped: {result.failure}; run `invoke env.destroy {out.environment}` again"
             raise DeployError(out.message, out)
-    waiting.wait_until(listing, lambda docs: not docs, clock=runner.clock, timeout=timeout,
-                       what=f"workspace {out.workspace}: {what}")
+    waiting.wait_until(listing, done, clock=runner.clock, timeout=timeout, what=f"workspace {out.workspace}: {what}")
+
+
+def _remove_data(runner, out: Teardown) -> None:
+    if not out.suffix:
+        runner.progress("no SINK_SUFFIX in this environment: it wrote to its base's sinks, which destroy leaves alone")
+    for item in out.data:
+        runner.progress(f"drop {item.describe()}")
+    out.on_emulator = sinkdata.is_emulator(runner.settings, runner.client.transport.base_url)
+    try:
+        out.data_left = tuple(sinkdata.remove_data(runner.settings, runner.client, list(out.data)))
+    except DeployError as err:
+        out.message = f"destroy stopped: {err}; run `invoke env.destroy {out.environment}` again"
+        raise DeployError(out.message, out) from None
+
+
+def _data_words(out: Teardown) -> str:
+    dropped = [d for d in out.data if d not in out.data_left and d.kind != "log"]
+    return f"{len(dropped)} database(s)/topic(s) it wrote" + (f" ({len(out.data_left)} left: see below)"
+                                                                if out.data_left else "")
+
+
+def _left_lines(out: Teardown) -> str:
+    """What Atlas keeps: its Admin API cannot drop a database in a cluster or a Kafka topic. Say so, and how."""
+    if out.on_emulator or not out.suffix:
+        return ""
+    lines = ["", f"Left in place: the Atlas Admin API cannot drop data in a cluster or a Kafka topic. Everything "
+                 f"this environment wrote is in databases and topics whose names end in {out.suffix}."]
+    if out.data_left:
+        lines.append("Drop these (read from its processors before they were deleted) with:")
+        lines += [f"  {d.describe()}:\n    {d.how_to_drop()}" for d in out.data_left]
+    return "\n".join(lines)
 
 
 def render_text(out: Teardown) -> str:

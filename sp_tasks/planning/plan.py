@@ -20,7 +20,8 @@ JSON format (``format_version`` 1; what ``deploy --plan FILE`` reads)::
                   "renamed_from": str|null, "repair": bool}],
      "lock": object|null,
      "targets": [str, ...],                           # --processor: only these were planned
-     "untouched_processors": [str, ...], "untouched_connections": [str, ...]}
+     "untouched_processors": [str, ...], "untouched_connections": [str, ...],
+     "sinks": [{"processor", "pointer", "connection", "before", "after"}, ...]}  # only with SINK_SUFFIX
 
 ``changes`` is in apply order: repairs first (``repair`` true: leftovers of an interrupted deploy
 removed, originals renamed back, see ``planning.repairs``), then the rest. No secret value is ever in a plan: processor definitions show
@@ -105,6 +106,7 @@ class Plan:
     targets: tuple[str, ...] = ()  # --processor: the plan covers only these (planning/targeting.py)
     untouched_processors: tuple[str, ...] = ()  # with targets: what the plan leaves alone, for people
     untouched_connections: tuple[str, ...] = ()
+    sinks: tuple[dict[str, str], ...] = ()  # names SINK_SUFFIX changed (SinkRename.to_json), for people
 
     def has_changes(self) -> bool:
         """True when apply would do anything (the one place this is decided)."""
@@ -144,7 +146,8 @@ def _redacted_processor(name: str, pipeline: list[Any], options: dict | None, ti
 def plan_to_json(plan: Plan) -> str:
     """The documented, versioned JSON form (module docstring); stable key order."""
     head = {"format_version": FORMAT_VERSION}
-    body = {k: v for k, v in asdict(plan).items() if k != "changes"}
+    # "sinks" only where SINK_SUFFIX renamed something: other plans read as they always did.
+    body = {k: v for k, v in asdict(plan).items() if k != "changes" and (k != "sinks" or v)}
     changes = [_change_to_dict(c) for c in plan.changes]
     return json.dumps({**head, **body, "summary": plan.summary(), "changes": changes}, indent=2, ensure_ascii=False)
 
@@ -190,6 +193,8 @@ def _plan_from_dict(doc: dict[str, Any]) -> Plan:
         targets=_names(doc.get("targets", [])),
         untouched_processors=_names(doc.get("untouched_processors", [])),
         untouched_connections=_names(doc.get("untouched_connections", [])),
+        sinks=tuple({k: _text(r[k]) for k in ("processor", "pointer", "connection", "before", "after")}
+                    for r in doc.get("sinks", [])),
     )
 
 

@@ -71,9 +71,20 @@ def render_text(plan: Plan, color: bool = False, staged: dict[str, str] | None =
 
 
 def _preamble(plan: Plan) -> list[str]:
-    """The deploy lock, and what a targeted plan leaves alone."""
+    """The deploy lock, what a targeted plan leaves alone, and the sinks SINK_SUFFIX renamed."""
     targets = [describe_targets(plan.targets, plan.untouched_processors, plan.untouched_connections)]
-    return lock_lines(plan.lock) + (targets if plan.targets else [])
+    return lock_lines(plan.lock) + (targets if plan.targets else []) + sink_lines(plan.sinks)
+
+
+def sink_lines(sinks) -> list[str]:
+    """'Own sinks (SINK_SUFFIX): ...' then one line per renamed database, topic or consumer group."""
+    if not sinks:
+        return []
+    lines = ["Own sinks (SINK_SUFFIX): this environment writes to these names, not to its base's:"]
+    for r in sinks:
+        where = ".".join(p for p in r["pointer"].split("/")[1:] if not p.isdigit() and p != "pipeline")
+        lines.append(f"  {r['processor']}: {where} {r['before']} → {r['after']} ({r['connection']})")
+    return lines
 
 
 def _shown(plan: Plan) -> list[Change]:

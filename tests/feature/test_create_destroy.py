@@ -1,5 +1,6 @@
-"""invoke env.create / env.destroy against the emulator: what they create, and that destroy removes
-exactly that — the emulator's stored state afterwards equals the state before create."""
+"""invoke env.create / env.destroy against the emulator: what they create, that the feature's processors
+write only to their own sinks, and that destroy removes exactly that — the emulator's stored state,
+sink documents, topics and test logs included, afterwards equals the state before create."""
 from __future__ import annotations
 
 import json
@@ -8,23 +9,22 @@ import tasks
 from sp_tasks.atlas.connect import open_client
 from sp_tasks.settings import load_settings
 from sp_tasks.emulator.documents import TABLES as DOCUMENT_TABLES
+from polling import wait_for
 from test_tasks_deploy import _exit_code, ctx  # noqa: F401  (tests/deploy: the invoke context fixture)
 
 FEATURE = "feature/demo-change"
 
 
 def emulator_state(emulator) -> dict[str, list]:
-    """Every stored table, rows in a stable order, without autoincrement counters.
-
-    Sink documents (the document-store tables) are left out: they are data in the clusters a
-    feature environment shares with its base (docs/feature-environments.md), not resources of
-    its workspace; Atlas keeps them too."""
+    """Every stored table — workspaces, connections, processors, checkpoints and the sink documents,
+    topics and test logs — rows in a stable order, without autoincrement counters."""
     db = emulator.backend.db
     tables = [r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
     state = {}
-    for table in sorted(set(tables) - set(DOCUMENT_TABLES) - {"sqlite_sequence"}):
+    for table in sorted(set(tables) - {"sqlite_sequence"}):
         rows = [{k: row[k] for k in row.keys() if k != "seq"} for row in db.query(f"SELECT * FROM {table}")]
         state[table] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+    assert set(DOCUMENT_TABLES) <= set(state)  # the sink data is compared too
     return state
 
 
@@ -32,24 +32,71 @@ def _workspaces(project) -> set[str]:
     return {w["name"] for w in project.runner().client.list_workspaces()}
 
 
-def test_create_then_destroy_leaves_the_emulator_exactly_as_before(ctx, project, sp, capsys):
+KAFKA = {"name": "kafka", "type": "Kafka", "bootstrapServers": "broker:9092",
+         "authentication": {"mechanism": "SCRAM-256", "username": "u", "password": "${KAFKA_PASSWORD}"},
+         "security": {"protocol": "SASL_SSL"}}
+TO_KAFKA = {"name": "to_kafka", "pipeline": [{"$source": {"connectionName": "sample_stream_solar"}},
+                                             {"$emit": {"connectionName": "kafka", "topic": "readings"}}]}
+CHECKED = {"name": "checked", "pipeline": [
+    {"$source": {"connectionName": "sample_stream_solar"}},
+    {"$validate": {"validator": {"obs.watts": {"$lt": 150}}, "validationAction": "dlq"}},
+    {"$merge": {"into": {"connectionName": "cluster", "db": "solar", "coll": "low"}}}],
+    "options": {"dlq": {"connectionName": "cluster", "db": "errors", "coll": "dlq"}}}
+FEATURE_DB, FEATURE_DLQ, FEATURE_TOPIC = "solar_feature_demo-change", "errors_feature_demo-change", \
+    "readings_feature_demo-change"
+
+
+def _every_sink(project):
+    """Processors writing to a cluster collection, a DLQ, a Kafka topic and __testLog."""
+    project.write("connections", KAFKA)
+    project.write("processors", TO_KAFKA)
+    project.write("processors", CHECKED)
+
+
+def _sink_data(emulator):
+    store, group = emulator.backend.runtime.documents, "0123456789abcdef01234567"
+    return {"collections": {(db, coll): n for _, db, coll, n in store.collections(group)},
+            "topic": len(store.topic_messages(group, "broker:9092", "readings")),
+            "feature_topic": len(store.topic_messages(group, "broker:9092", FEATURE_TOPIC))}
+
+
+def test_create_then_destroy_leaves_the_emulator_exactly_as_before(ctx, project, sp, capsys, monkeypatch):
+    _every_sink(project)
+    project.thresholds(max_dlq_ratio=1.0)  # "checked" sends most readings to its DLQ, by design
+    monkeypatch.setenv("KAFKA_PASSWORD", "s3cret-kafka")
     assert sp("processors", "create", "--all", "--yes").code == 0  # the base runs its own processors
-    assert sp("processors", "stop", "--all").code == 0  # stopped: its counters stand still
-    before = emulator_state(project.emulator)
+    wait_for(lambda: {("solar", "hot"), ("errors", "dlq")} <= set(_sink_data(project.emulator)["collections"])
+             and _sink_data(project.emulator)["topic"])
+    assert sp("processors", "stop", "--all").code == 0  # stopped: its counters and sinks stand still
+    before, base_sinks = emulator_state(project.emulator), _sink_data(project.emulator)
     assert _workspaces(project) == {"ws-test"}
 
     tasks.env_create(ctx, FEATURE, from_="test", yes=True, format="json")
     created = json.loads(capsys.readouterr().out)
     assert created["workspace"] == "feature-demo-change" and created["applied"]["ok"]
+    assert {(r["processor"], r["after"]) for r in created["sinks"]} == {
+        ("hot", FEATURE_DB), ("per_group", FEATURE_DB), ("checked", FEATURE_DB), ("checked", FEATURE_DLQ),
+        ("to_kafka", FEATURE_TOPIC)}
     assert _workspaces(project) == {"ws-test", "feature-demo-change"}
     with open_client(load_settings("demo-change", project.root)) as client:
         assert {p["name"]: p["state"] for p in client.list_processors()} == {
-            "hot": "STARTED", "per_group": "STARTED", "logger": "STARTED"}
+            "hot": "STARTED", "per_group": "STARTED", "logger": "STARTED", "to_kafka": "STARTED", "checked": "STARTED"}
+    # The feature's processors write: its own database, DLQ database and topic fill up ...
+    wait_for(lambda: {(FEATURE_DB, "hot"), (FEATURE_DB, "per_group"), (FEATURE_DB, "low"), (FEATURE_DLQ, "dlq")}
+             <= set(_sink_data(project.emulator)["collections"]) and _sink_data(project.emulator)["feature_topic"])
+    # ... and the base's sinks received nothing from it.
+    now = _sink_data(project.emulator)
+    assert {k: n for k, n in now["collections"].items() if "_feature_" not in k[0]} == base_sinks["collections"]
+    assert now["topic"] == base_sinks["topic"]
 
     tasks.env_destroy(ctx, FEATURE, yes=True, format="json")
     destroyed = json.loads(capsys.readouterr().out)
-    assert destroyed["complete"] and sorted(destroyed["processors"]) == ["hot", "logger", "per_group"]
-    assert emulator_state(project.emulator) == before
+    assert destroyed["complete"] and sorted(destroyed["processors"]) == ["checked", "hot", "logger", "per_group",
+                                                                         "to_kafka"]
+    assert {(d["kind"], d["name"]) for d in destroyed["data_removed"] if d["kind"] != "log"} == {
+        ("database", FEATURE_DB), ("database", FEATURE_DLQ), ("topic", FEATURE_TOPIC)}
+    assert destroyed["data_left"] == []
+    assert emulator_state(project.emulator) == before  # workspaces, processors, connections AND sink data
     assert not (project.root / ".sp" / "environments" / "demo-change").exists()
 
 
