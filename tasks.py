@@ -374,19 +374,13 @@ def env_create(c, name, from_=None, tier=None, yes=False, format="text"):
                "format": "text (default) or json"})
 def env_destroy(c, name, from_=None, yes=False, format="text"):
     """Stop and delete a feature environment's processors, then its connections, then its workspace; verify."""
-    from sp_tasks.errors import DeployError
     from sp_tasks.feature import derive, teardown
 
     fmt = check_format(format, ("text", "json"))
     env = derive.existing(ROOT, name) or derive.derive(ROOT, name, base=from_ or c.config.sp.env)
     settings = _settings(c, env.name)
     teardown.check_feature(settings, env)
-    try:
-        outcome = teardown.destroy(_runner(settings), confirm=_ask)
-    except DeployError as err:
-        if fmt == "json" and isinstance(err.result, teardown.Teardown):
-            emit(err.result.to_json())
-        raise
+    outcome = teardown.destroy(_runner(settings), confirm=_ask)  # a failed one's steps: in its error (console)
     if outcome.complete:
         derive.remove(ROOT, env)
     emit(outcome.to_json() if fmt == "json" else teardown.render_text(outcome))

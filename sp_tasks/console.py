@@ -242,10 +242,11 @@ class Console:
             self.data({**_carried_json(err), "ok": False, "exit_code": code,
                        "error": {"type": type(err).__name__, "message": message}})
         else:
-            carried = _carried_text(err, self.fmt)
+            carried, place = _carried_text(err, self.fmt)
             if carried:
-                (self.out if self.fmt == "markdown" and hasattr(getattr(err, "result", None), "plan") else say)(carried)
-        say(f"{self.paint_err('error:', 'red+bold')} {message}")
+                (self.out if self.fmt == "markdown" and place else say)(carried)
+            message = f"{place}: {message}" if place else message
+        say(f"{self.paint_err('error:', 'red+bold')} {message}")  # the one final line, on every path
         return code
 
     def _say(self, text: str) -> None:
@@ -274,30 +275,36 @@ def _hints(err: BaseException) -> list[str]:
     return [f"fix: {hint}"] if hint else []
 
 
-def _carried_text(err: BaseException, fmt: str) -> str:
-    """What an error carries, in text: every diagnostic, or what a deploy did before failing."""
+def _carried_text(err: BaseException, fmt: str) -> tuple[str, str]:
+    """What an error carries, in text: every diagnostic, or what a deploy did before failing — the
+    latter without its own result line (the error line is the final line, said once) — and where
+    it ran ("env / workspace"), which the error line then begins with."""
     diagnostics = getattr(err, "diagnostics", None)
     if diagnostics:
         from sp_tasks import diagnostics as diag
 
         github = os.environ.get("GITHUB_ACTIONS") == "true"
-        return diag.render(diagnostics, "github" if github else "text")
+        return diag.render(diagnostics, "github" if github else "text"), ""
     outcome = getattr(err, "result", None)
     if hasattr(outcome, "plan"):
         from sp_tasks.deploy import render
 
-        return render.render_outcome_markdown(outcome) if fmt == "markdown" else render.render_outcome_text(outcome)
-    return ""
+        text = (render.render_outcome_markdown(outcome) if fmt == "markdown"
+                else render.render_outcome_text(outcome, final=False))
+        return text, render.outcome_place(outcome)
+    return "", ""
 
 
 def _carried_json(err: BaseException) -> dict[str, Any]:
+    """An error's diagnostics, or the result it carries (a deploy's outcome, a teardown's steps),
+    inside the one JSON document ``--format json`` prints."""
     diagnostics = getattr(err, "diagnostics", None)
     if diagnostics:
         from sp_tasks import diagnostics as diag
 
         return json.loads(diag.render_json(diagnostics))
-    outcome = getattr(err, "result", None)
-    return outcome.to_json() if hasattr(outcome, "to_json") and hasattr(outcome, "plan") else {}
+    carried = getattr(err, "result", None)
+    return carried.to_json() if hasattr(carried, "to_json") else {}
 
 
 # -- one command ------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ def staged_processors(steps) -> dict[str, str]:
     return staged
 
 
-def render_outcome_text(outcome) -> str:
-    """Steps and snapshot first; the result is the last line, where a reader (and Terraform) looks."""
+def render_outcome_text(outcome, *, final: bool = True) -> str:
+    """Steps and snapshot first; the result is the last line, where a reader (and Terraform) looks.
+    ``final=False``: without that line, for a failed one whose error line says it (console.fail)."""
     lines = []
     if outcome.steps and outcome.applied is None:
         lines += [render_steps(outcome.steps, "would take").strip(), ""]
@@ -42,7 +43,14 @@ def render_outcome_text(outcome) -> str:
     plan = outcome.plan
     if plan.targets:
         lines.append(describe_targets(plan.targets, plan.untouched_processors, plan.untouched_connections))
-    return "\n".join(lines + [f"{plan.environment} / {plan.workspace}: {outcome.message}"])
+    if not final:
+        return "\n".join(lines).rstrip("\n")
+    return "\n".join(lines + [f"{outcome_place(outcome)}: {outcome.message}"])
+
+
+def outcome_place(outcome) -> str:
+    """Where a deploy or rollback ran, as its final line begins: "staging / ws-staging"."""
+    return f"{outcome.plan.environment} / {outcome.plan.workspace}"
 
 
 def render_outcome_markdown(outcome) -> str:

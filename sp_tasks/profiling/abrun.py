@@ -239,8 +239,8 @@ def _clean_up(runner: "Runner", names: list[str], connections: list[str], say: S
         try:
             remove_copies(runner, names)
             remove_connections(runner, connections)
-        except Exception as err:  # noqa: BLE001 - said loudly, then the run's own outcome goes on
-            say(f"could not remove every copy ({err}); run `invoke perf-ab --clean` to remove them")
+        except Exception as err:  # noqa: BLE001 - said once, in the final line, with the fix
+            err.add_note("could not remove every copy: run `invoke perf-ab --clean` to remove them")
             raise
     if got:
         raise KeyboardInterrupt(f"signal {got[0]} during clean-up")

@@ -150,3 +150,22 @@ def test_a_deploy_holding_the_workspace_lock_keeps_perf_ab_out(repo):
         with pytest.raises(LockHeld):
             perf_ab(repo)
     assert copies_left(repo) == [] and repo.runner().live().connections == ()
+
+
+def test_copies_that_cannot_be_removed_are_said_once_with_the_fix(repo):
+    """The clean-up's failure used to be said as a progress line and again as the error line."""
+    import io
+
+    from sp_tasks.console import Console
+
+    repo.emulator.faults({"method": "POST", "path": r"/processor$", "status": 400, "after": 1, "count": 1,
+                          "body": {"detail": "no", "errorCode": "INVALID_ATTRIBUTE"}},
+                         {"method": "DELETE", "path": r"/processor/", "status": 400,
+                          "body": {"detail": "refused", "errorCode": "INVALID_ATTRIBUTE"}})
+    said, console = [], Console(stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(DeployError, match="perf-ab could not remove its copies") as info:
+        abtask.run_perf_ab(repo.settings(), base_ref="HEAD", runner=repo.runner(), say=said.append, **FAST)
+    assert console.fail(info.value) == 1
+    printed = "\n".join(said) + "\n" + console.stderr.getvalue()
+    assert printed.count("refused") == 1, printed
+    assert console.stderr.getvalue().rstrip().endswith("run `invoke perf-ab --clean` to remove them"), printed
