@@ -11,6 +11,7 @@ from __future__ import annotations
 from sp_tasks import options
 from sp_tasks.cli import Parser, add_command, checked, processor_reads
 from sp_tasks.cli.changes import deploy_subset, execute
+from sp_tasks.deploy import waiting
 from sp_tasks.deploy.steps import StepKind, Target
 from sp_tasks.errors import ConfigError
 
@@ -62,8 +63,10 @@ def cmd_create(ctx) -> int:
 
 
 def cmd_stop(ctx) -> int:
-    names = deployed(ctx, ctx.selected(required=True), _live_states(ctx))
-    return execute(ctx, "stop", names, lambda chain, n: chain.add(StepKind.STOP_PROCESSOR, _target(n)))
+    selected = ctx.selected(required=True)  # before any request
+    docs = _live_docs(ctx)
+    names = deployed(ctx, selected, {n: d.get("state", "") for n, d in docs.items()})
+    return execute(ctx, "stop", names, lambda chain, n: chain.add(StepKind.STOP_PROCESSOR, _target(n), _stop(docs[n])))
 
 
 def cmd_start(ctx) -> int:
@@ -87,11 +90,14 @@ def cmd_start(ctx) -> int:
 
 
 def cmd_restart(ctx) -> int:
-    names = deployed(ctx, ctx.selected(required=True), _live_states(ctx))
+    selected = ctx.selected(required=True)
+    docs = _live_docs(ctx)
+    names = deployed(ctx, selected, {n: d.get("state", "") for n, d in docs.items()})
     tiers = _tiers(ctx, names)
 
     def steps(chain, n):
-        return chain.add(StepKind.STOP_PROCESSOR, _target(n)).add(StepKind.START_PROCESSOR, _target(n), _start(tiers[n]))
+        return (chain.add(StepKind.STOP_PROCESSOR, _target(n), _stop(docs[n]))
+                .add(StepKind.START_PROCESSOR, _target(n), _start(tiers[n])))
 
     return execute(ctx, "restart", names, steps)
 
@@ -112,9 +118,9 @@ def cmd_drop(ctx) -> int:
 
 
 # -- shared ---------------------------------------------------------------------------------
-def _live_states(ctx) -> dict[str, str]:
-    """Name -> state of every processor in the workspace: one list call."""
-    return {p["name"]: p.get("state", "") for p in ctx.client.list_processors()}
+def _live_docs(ctx) -> dict[str, dict]:
+    """Name -> document of every processor in the workspace: one list call."""
+    return {p["name"]: p for p in ctx.client.list_processors()}
 
 
 def deployed(ctx, names: list[str], live: dict[str, str]) -> list[str]:
@@ -143,6 +149,11 @@ def _tiers(ctx, names: list[str]) -> dict[str, str | None]:
         if advice[name].tier is None:
             raise ConfigError(f"no tier fits processor {name}: {' '.join(advice[name].reasons)}")
     return {n: advice[n].tier for n in names}
+
+
+def _stop(doc: dict) -> dict:
+    """A stop step's payload: a start under way is seen through first (the executor says so)."""
+    return {"start_under_way": True} if waiting.Reading.of(doc).verb == "starting" else {}
 
 
 def _start(tier: str | None) -> dict:

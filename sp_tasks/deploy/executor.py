@@ -12,6 +12,7 @@ idempotent: stopping a stopped processor or deleting a missing one is "already d
 """
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -142,7 +143,7 @@ class Executor:
             return self._once_settled(name, lambda: self._write(lambda: c.modify_processor(name, body),
                                                                 lambda: exists(c.get_processor, body["name"])))
         if step.kind is K.STOP_PROCESSOR:
-            return self._stop(name)
+            return self._stop(name, start_under_way=bool(body.get("start_under_way")))
         if step.kind is K.START_PROCESSOR:
             return self._start(name, body)
         if step.kind is K.DELETE_PROCESSOR:
@@ -188,18 +189,24 @@ class Executor:
         self._stop(name)
         return write()
 
-    def _stop(self, name: str) -> tuple[str, str]:
-        # Optimistic: send, and read the state only when the answer is not a plain 200.
+    def _stop(self, name: str, start_under_way: bool = False) -> tuple[str, str]:
+        # A start under way is seen through first, said and bounded like a start: what Atlas does with
+        # a stop sent meanwhile is unknown (atlas/unconfirmed.py), and a start landing after it would
+        # leave the processor STARTED. Otherwise optimistic: send, read only when the answer is not a 200.
+        if start_under_way:
+            self._see_start_through(name)
         try:
             self.client.stop_processor(name)
         except AtlasNotFound:
             return "already-done", "was absent"
         except (AtlasApiError, AtlasUnavailable) as err:
             if not still_working(err):
-                state = waiting.processor_state(self.client, name)
-                if state not in (None, "CREATED", "STOPPED"):
+                seen = waiting.processor_reading(self.client, name)
+                if seen.verb == "starting" and not start_under_way:  # refused mid-start: "STOPPED" is not so
+                    return self._stop(name, start_under_way=True)
+                if seen.state not in (None, "CREATED", "STOPPED"):
                     raise
-                return "already-done", f"was {state or 'absent'}"
+                return "already-done", f"was {seen.state or 'absent'}"
         # Seen through even when a signal arrives: Atlas shows STARTED until the stop is done, so a
         # rollback planned meanwhile would find nothing to do and the stop would land after it.
         self._wait_for(name, "STOPPED", STOP_TIMEOUT, clock=getattr(self.clock, "uncancelled", self.clock))
@@ -215,19 +222,30 @@ class Executor:
                 if waiting.processor_state(self.client, name) != "STARTED":
                     raise
                 status = "already-done"
-        self._wait_for(name, "STARTED", self.policy.started_timeout_s)
+        # Seen through even when a signal arrives, as a sent stop is: the start lands whatever we do
+        # next, and a rollback planned before it did would race it (matrix.md, "interrupted start").
+        self._wait_for(name, "STARTED", self.policy.started_timeout_s,
+                       clock=getattr(self.clock, "uncancelled", self.clock))
         return status, f"tier {body['tier']}" if body.get("tier") else ""
+
+    def _see_start_through(self, name: str) -> None:
+        timeout = self.policy.started_timeout_s
+        self.progress(f"{name}: a start is under way; waiting for it to finish before stopping it (up to {timeout:g} s, "
+                      "health.started_timeout_s)")
+        with self.states.waiting():
+            waiting.wait_for_start_to_end(self.client, name, clock=self.clock, timeout=timeout, progress=self.progress,
+                                          read=self.states.readings(name))
 
     def _wait_for(self, name: str, wanted: str, timeout: float, clock=None) -> None:
         with self.states.waiting():
             waiting.wait_for_processor(self.client, name, wanted, clock=clock or self.clock, timeout=timeout,
-                                       progress=self.progress, read=self.states.reader(name))
+                                       progress=self.progress, read=self.states.readings(name))
 
     def _settle_created(self, name: str) -> None:
         """A new processor is INIT/CREATING for a while: nothing may start or modify it before."""
         with self.states.waiting():
             state = waiting.wait_for_processor_created(self.client, name, clock=self.clock, timeout=CREATE_TIMEOUT,
-                                                       progress=self.progress, read=self.states.reader(name))
+                                                       progress=self.progress, read=self.states.readings(name))
         if state == "FAILED":
             raise DeployError(f"processor {name} is FAILED right after it was created; see its logs in Atlas")
 
@@ -252,7 +270,7 @@ class Executor:
             raise DeployError(f"{step.target} was not sent: it needs {', '.join(missing)} from {file}, which "
                               f"{'has no value there' if source is not None else 'is not in this checkout'}; "
                               "add it there as ${VAR} (same name and type) and run again")
-        body = _deep_copy(step.payload)
+        body = copy.deepcopy(step.payload)
         for pointer in step.secret_paths:
             pointers.put(body, pointer, pointers.get(source, pointer))
         return body
@@ -274,12 +292,6 @@ def _chains(steps: list[Step]) -> list[list[Step]]:
             chain.append(current)
         chains.append(chain)
     return chains
-
-
-def _deep_copy(value: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(value)
 
 
 def _secret_source(desired: DesiredState, step: Step) -> tuple[dict[str, Any] | None, str]:

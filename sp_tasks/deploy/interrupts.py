@@ -6,8 +6,8 @@ What a signal does depends on how far the flow got:
 - before any write (planning, confirming): stop at once, nothing was sent;
 - writing (lock, snapshot, apply, verify): the first signal sets ``cancel``; the executor stops
   after the step in flight (waits and health gates end early through :class:`CancellableClock`,
-  except the wait for a stop already sent: Atlas shows STARTED until it is done) and the flow
-  rolls back to the snapshot. Handlers only set a flag here, never raise, so no
+  except the waits for a stop or start already sent: Atlas shows the old state until it is done,
+  so a rollback planned meanwhile would race it) and the flow rolls back to the snapshot. Handlers only set a flag here, never raise, so no
   write is cut in half;
 - rolling back: every further signal is acknowledged and ignored — the rollback is what puts the
   workspace back, so it is finished (kill -9 remains, and the next plan shows what is left).
@@ -98,7 +98,7 @@ class CancellableClock:
 
     @property
     def uncancelled(self):
-        """The clock underneath, for a wait the step in flight must see through (a sent stop)."""
+        """The clock underneath, for a wait the step in flight must see through (a sent stop or start)."""
         return self._clock
 
     def monotonic(self) -> float:

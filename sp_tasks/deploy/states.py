@@ -20,6 +20,7 @@ from sp_tasks.deploy import waiting
 # How old a list read may be and still answer a poll: well under the waits' first poll interval
 # after the first few, so batching adds at most this much to noticing a settled state.
 FRESH = 0.25
+ABSENT = waiting.Reading(None)
 
 
 class ProcessorStates:
@@ -46,22 +47,27 @@ class ProcessorStates:
 
     def reader(self, name: str) -> Callable[[], str | None]:
         """A read of ``name``'s state (None = absent) that only trusts list reads started from now on."""
+        read = self.readings(name)
+        return lambda: read().state
+
+    def readings(self, name: str) -> Callable[[], waiting.Reading]:
+        """As :meth:`reader`, the whole reading: state and any transition under way."""
         with self._cond:
             since = self._started
-        return lambda: self._state(name, since)
+        return lambda: self._reading(name, since)
 
-    def _state(self, name: str, since: int) -> str | None:
+    def _reading(self, name: str, since: int) -> waiting.Reading:
         with self._cond:
             alone = self._waits <= 1
         if alone:
-            return waiting.processor_state(self.client, name)
+            return waiting.processor_reading(self.client, name)
         asked = self.clock.monotonic()
         shared = 0
         with self._cond:
             while True:
                 seq, at, states = self._latest
                 if seq > since and (at >= asked - FRESH or seq == shared):
-                    return states.get(name)
+                    return states.get(name, ABSENT)
                 if self._in_flight is None:
                     break
                 # A read in flight answers when it started after this wait began (else list next).
@@ -77,8 +83,8 @@ class ProcessorStates:
             with self._cond:
                 self._in_flight = None
                 self._cond.notify_all()
-        found = {d.get("name"): d.get("state") for d in docs}
+        found = {d.get("name"): waiting.Reading.of(d) for d in docs}
         with self._cond:
             if mine > self._latest[0]:
                 self._latest = (mine, started, found)
-        return found.get(name)
+        return found.get(name, ABSENT)

@@ -12,6 +12,7 @@ injected: tests run these loops in zero wall-clock time.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sp_tasks.console import Heartbeat
@@ -56,39 +57,99 @@ def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], *, what: st
         delay = min(delay * 2, MAX_POLL)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A processor as one read saw it: its state (None: absent) and stats.status, which alone tells
+    that a start or stop is under way while the state still shows the old value (see under_way)."""
+
+    state: str | None
+    status: str | None = None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any] | None) -> "Reading":
+        return cls(None) if doc is None else cls(doc.get("state"), (doc.get("stats") or {}).get("status"))
+
+    @property
+    def verb(self) -> str | None:
+        """What it is doing, "starting", "stopping" or "being created"; None when settled."""
+        if self.status == "starting" and self.state in ("CREATED", "STOPPED", "FAILED"):
+            return "starting"
+        if self.status == "stopping" and self.state == "STARTED":
+            return "stopping"
+        return "being created" if self.state in CREATING_STATES else None
+
+    @property
+    def transition(self) -> str | None:
+        """"STOPPED → STARTED under way", or None when settled."""
+        target = {"starting": "STARTED", "stopping": "STOPPED", "being created": "CREATED"}.get(self.verb or "")
+        return f"{self.state} → {target} under way" if target else None
+
+    def __str__(self) -> str:  # "starting (STOPPED → STARTED under way)", "STOPPED", "absent"
+        return f"{self.verb} ({self.transition})" if self.verb else self.state or "absent"
+
+
+def processor_reading(client, name: str) -> Reading:
+    """One GET of a processor: its state and any transition under way."""
+    try:
+        return Reading.of(client.get_processor(name))
+    except AtlasNotFound:
+        return Reading(None)
+
+
 def processor_state(client, name: str) -> str | None:
     """Current state of a processor, or None when it does not exist."""
-    try:
-        return client.get_processor(name).get("state")
-    except AtlasNotFound:
-        return None
+    return processor_reading(client, name).state
 
 
 def wait_for_processor(client, name: str, wanted: str, *, clock, timeout: float,
-                       progress: Progress | None = None, read: Callable[[], str | None] | None = None) -> None:
-    """Poll ``name``'s state (``read``, e.g. a shared list read from deploy/states.py) until ``wanted``."""
-    def failed(state: str | None) -> str | None:
-        if state == "FAILED" and wanted != "FAILED":
+                       progress: Progress | None = None, read: Callable[[], Reading] | None = None) -> None:
+    """Poll ``name`` (``read``, e.g. a shared list read from deploy/states.py) until it is ``wanted``.
+    The heartbeat and a timeout name the transition under way, not the state it is leaving."""
+    def failed(seen: Reading) -> str | None:
+        if seen.state == "FAILED" and wanted != "FAILED" and not seen.verb:
             return f"processor {name} went FAILED while waiting for {wanted}"
-        if state is None:
+        if seen.state is None:
             return f"processor {name} no longer exists"
         return None
 
-    wait_until(read or (lambda: processor_state(client, name)), lambda s: s == wanted,
-               what=f"processor {name} to be {wanted}",
-               clock=clock, timeout=timeout, failed=failed, progress=progress)
+    _wait_for_reading(client, name, read, lambda r: r.state == wanted, f"processor {name} to be {wanted}",
+                      clock=clock, timeout=timeout, failed=failed, progress=progress)
+
+
+def wait_for_start_to_end(client, name: str, *, clock, timeout: float, progress: Progress | None = None,
+                          read: Callable[[], Reading] | None = None) -> Reading:
+    """A start under way (sent by someone else, or a killed deployer): wait until it has ended,
+    STARTED or FAILED, before anything that would race it (a stop). Returns what it ended in."""
+    return _wait_for_reading(client, name, read, lambda r: r.verb != "starting",
+                             f"processor {name} to finish starting", clock=clock, timeout=timeout, progress=progress)
 
 
 def wait_for_processor_created(client, name: str, *, clock, timeout: float, progress: Progress | None = None,
-                               read: Callable[[], str | None] | None = None) -> str:
+                               read: Callable[[], Reading] | None = None) -> str | None:
     """After create: wait past INIT/CREATING; returns the settled state (CREATED, or FAILED)."""
-    def failed(state: str | None) -> str | None:
-        return f"processor {name} disappeared while it was being created" if state is None else None
+    def failed(seen: Reading) -> str | None:
+        return f"processor {name} disappeared while it was being created" if seen.state is None else None
 
-    return wait_until(read or (lambda: processor_state(client, name)),
-                      lambda s: s is not None and s not in CREATING_STATES, what=f"processor {name} to be created",
-                      clock=clock, timeout=timeout, failed=failed,
-                      progress=progress)
+    return _wait_for_reading(client, name, read, lambda r: r.state is not None and r.state not in CREATING_STATES,
+                             f"processor {name} to be created", clock=clock, timeout=timeout, failed=failed,
+                             progress=progress).state
+
+
+def _wait_for_reading(client, name: str, read: Callable[[], Reading] | None, done: Callable[[Reading], bool],
+                      what: str, *, clock, timeout: float, progress: Progress | None = None,
+                      failed: Callable[[Reading], str | None] = lambda _: None) -> Reading:
+    """wait_until over processor readings; the heartbeat adds the transition the last one showed."""
+    seen: list[Reading] = []
+
+    def reading() -> Reading:
+        seen[:] = [(read or (lambda: processor_reading(client, name)))()]
+        return seen[0]
+
+    def heard() -> str:
+        return what + (f" ({seen[0].transition})" if seen and seen[0].transition else "")
+
+    return wait_until(reading, done, what=what, clock=clock, timeout=timeout, failed=failed, progress=progress,
+                      heard=heard)
 
 
 def wait_for_connection_ready(client, name: str, *, clock, timeout: float, progress: Progress | None = None) -> None:
@@ -152,12 +213,11 @@ def under_way(processor) -> str | None:
     refuses (a modify during a start) or miss what is about to change (a stop)."""
     if processor.state in PROCESSOR_TRANSITIONS:
         return processor.state
-    status = (processor.stats or {}).get("status")
-    if status == "starting" and processor.state in ("CREATED", "STOPPED", "FAILED"):
-        return f"{processor.state}, a start under way"
-    if status == "stopping" and processor.state == "STARTED":
-        return "STARTED, a stop under way"
-    return None
+    verb = Reading(processor.state, (processor.stats or {}).get("status")).verb
+    return f"{processor.state}, {_ACTS[verb]} under way" if verb else None
+
+
+_ACTS = {"starting": "a start", "stopping": "a stop"}
 
 
 def _connection_state(client, name: str) -> str | None:

@@ -179,3 +179,25 @@ def test_a_signal_while_the_original_stops_waits_for_the_stop_then_rolls_back(pr
     assert "rolled back" in run.last_line and "as it was before the deploy" in run.last_line, run.last_line
     check_kept(project.runner().live(), original, floor, FILTER["pipeline"])
     assert _plan_left(project) == ([], ["hot"])
+
+
+def test_a_signal_while_a_start_is_under_way_sees_the_start_through_then_rolls_back(project, monkeypatch):
+    """The start's twin of the case above. A start Atlas accepted lands whatever the deployer does
+    next; the rollback used to be planned while it was under way and got through only because Atlas
+    (the emulator) refused the delete INVALID_STATE — with the transition hidden from stats, as Atlas
+    may hide it (unconfirmed.TRANSITION_IN_STATS_STATUS), nothing else shows it. The start in flight
+    is seen through first, as a stop is; the rollback then plans on STARTED: stop, delete."""
+    from sp_tasks.atlas import unconfirmed
+
+    project.remove("processors", "per_group")
+    project.remove("processors", "logger")
+    monkeypatch.setattr(unconfirmed, "TRANSITION_IN_STATS_STATUS", False)  # the emulator runs in this process
+    project.emulator.admin("POST", "config", {"lifecycle": {"processor_start": 2.0}})
+    project.emulator.faults({"method": "POST", "path": "/processor/hot:startWith$", "delay_ms": 1500, "count": 1})
+    run = run_child(project, "deploy", "yes=true",
+                    on_line=at(project, ("start processor: hot", "/processor/hot:startWith$", signal.SIGTERM)))
+    assert run.code == 130, run.lines
+    assert "rolled back" in run.last_line and "as it was before the deploy" in run.last_line, run.last_line
+    assert not run.saw("refused a change"), run.lines  # no write was refused: the rollback knew the state
+    assert run.saw("stop processor: hot") and run.saw("delete processor: hot"), run.lines
+    assert "hot" not in project.live_processors()

@@ -130,3 +130,78 @@ def test_a_settled_stopped_processor_is_not_taken_for_one_stopping(slow):
     waiting.wait_for_processor(runner.client, "hot", "STOPPED", clock=SystemClock(), timeout=20)
     live = waiting.settled_live(runner.client, clock=FakeClock(), timeout=5)  # raises if it looks unsettled
     assert {p.name: p.state for p in live.processors}["hot"] == "STOPPED" and not waiting.unsettled(live)
+
+
+def _starting(project, seconds: float):
+    """Deployed, hot stopped, then started again with a start that takes ``seconds``: a runner."""
+    _deploy(project)
+    runner = project.runner()
+    runner.client.stop_processor("hot")
+    waiting.wait_for_processor(runner.client, "hot", "STOPPED", clock=SystemClock(), timeout=20)
+    project.emulator.admin("POST", "config", {"lifecycle": {**DELAYS, "processor_start": seconds}})
+    runner.client.start_processor("hot")
+    return runner
+
+
+def _sp_stop(project, monkeypatch, capsys) -> tuple[int, str]:
+    """`sp processors stop -p hot` in-process: (exit code, stderr); the emulator's counts start afresh."""
+    from sp_tasks.cli import main
+
+    for key, value in project.environ.items():
+        monkeypatch.setenv(key, value)
+    capsys.readouterr()
+    project.emulator.admin("DELETE", "requests")
+    code = main(["--env", "test", "--root", str(project.root), "--format", "text", "processors", "stop", "-p", "hot"])
+    return code, capsys.readouterr().err
+
+
+def test_a_wait_that_times_out_during_a_start_names_the_start_not_the_old_state(slow):
+    """The state reads STOPPED until a start is done: the timeout used to say "it is still STOPPED"
+    although a start was under way. It names the transition, and so does the heartbeat."""
+    runner = _starting(slow, 600)
+    lines = []
+    with pytest.raises(WaitTimeout) as caught:
+        waiting.wait_for_processor(runner.client, "hot", "STARTED", clock=FakeClock(), timeout=10,
+                                   progress=lines.append)
+    assert str(caught.value).startswith("gave up waiting for processor hot to be STARTED after 10 s: it is still "
+                                        "starting (STOPPED → STARTED under way)"), caught.value
+    assert lines and lines[0].startswith("still waiting for processor hot to be STARTED (STOPPED → STARTED under way)")
+
+
+def test_sp_stop_during_a_start_says_it_waits_for_the_start_then_stops_it(slow, monkeypatch, capsys):
+    """A stop sent while a start is under way: what Atlas does with it is unknown, and a start landing
+    after it leaves the processor running. The start is seen through first — said, and bounded by
+    health.started_timeout_s — then the stop is sent; the processor ends STOPPED."""
+    runner = _starting(slow, 1.5)
+    code, err = _sp_stop(slow, monkeypatch, capsys)
+    assert code == 0, err
+    assert "hot: a start is under way; waiting for it to finish before stopping it (up to 20 s" in err, err
+    after = waiting.processor_reading(runner.client, "hot")
+    assert after.state == "STOPPED" and after.verb is None, after  # stopped, and no start landing after it
+
+
+def test_sp_stop_during_a_start_that_does_not_end_gives_up_naming_the_start(slow, monkeypatch, capsys):
+    _starting(slow, 600)
+    slow.thresholds(started_timeout_s=0.5)
+    code, err = _sp_stop(slow, monkeypatch, capsys)
+    assert code == 1 and ("error: gave up waiting for processor hot to finish starting after 0.5 s: it is still "
+                          "starting (STOPPED → STARTED under way)") in err, err
+    assert not [k for k in slow.emulator.requests_served()["by_endpoint"] if k.endswith(":stop")]  # none sent
+
+
+def test_a_stop_refused_while_a_start_is_under_way_sees_the_start_through_then_stops(slow):
+    """Were Atlas to refuse a stop during a start (unknown), the processor reads STOPPED: taking
+    that for "already stopped" left it to go STARTED right after. The start is seen through, the
+    stop sent again."""
+    from sp_tasks.deploy.steps import Chain, Phase, StepKind, Target, flatten
+    from sp_tasks.model import DesiredState
+
+    runner = _starting(slow, 1.0)
+    slow.emulator.faults({"method": "POST", "path": "/processor/hot:stop$", "status": 400, "count": 1,
+                          "body": {"detail": "stream processor cannot be stopped while it is starting (INVALID_STATE)",
+                                   "errorCode": "STREAM_PROCESSOR_GENERIC_ERROR"}})
+    stop = Chain(Phase.PROCESSORS, "processor", "hot").add(StepKind.STOP_PROCESSOR, Target("processor", "hot"))
+    result = runner.apply(flatten([stop]), DesiredState())
+    assert result.ok and [r.status for r in result.results] == ["done"], result.to_json()
+    after = waiting.processor_reading(runner.client, "hot")
+    assert after.state == "STOPPED" and after.verb is None, after
