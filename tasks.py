@@ -401,32 +401,40 @@ def _rule(settings, accept=()):
                "record": "append the run to the history (baselines/<env>/history.csv, or .sp/<env>/ with "
                          "PERF_ARTIFACTS=.sp); refused from a tree with uncommitted changes",
                "allow-dirty": "record even with uncommitted changes (the rows are marked dirty)",
-               "reset": "start .sp/<env>/current.csv afresh instead of adding this run to it"}, exits=(3,))
+               "reset": "start .sp/<env>/current.csv afresh instead of adding this run to it",
+               "runs": "profile runs to take back to back (default 1; compare-baseline is calibrated for 4)"},
+         exits=(3,))
 def profile(c, env=None, duration=None, interval=None, processor=None, output=None, record=False,
-            allow_dirty=False, reset=False):
+            allow_dirty=False, reset=False, runs=None):
     """Sample processor stats to a samples CSV, summarize the run, check thresholds.json; exit 3 on a breach."""
     from sp_tasks.atlas.connect import open_client
     from sp_tasks.clock import SystemClock
     from sp_tasks.gitrev import current_sha, uncommitted
     from sp_tasks.profiling.fingerprints import settings_environment
     from sp_tasks.profiling.paths import paths_for
-    from sp_tasks.profiling.record import check_options, run_profile
+    from sp_tasks.profiling.record import check_options, profile_runs, run_profile
 
     # Strings from the command line (a float default would make invoke crash on "abc"): checked here.
     duration = options.positive_float("--duration", duration, 60.0)
     interval = options.positive_float("--interval", interval, 5.0)
     check_options(duration, interval)
+    count = options.whole_number("--runs", runs, 1)
     names, output = options.names("--processor", processor), options.writable_file("--output", output)
     settings = _settings(c, env)
     dirty = uncommitted(settings.root) if record else []
-    outcome = run_profile(open_client(settings).list_processors, SystemClock(), env=settings.name,
-                          root=settings.root, git_sha=current_sha(settings.root), duration=duration,
-                          interval=interval, processors=names or None, thresholds=settings.thresholds,
-                          thresholds_source=f"environments/{settings.name}/thresholds.json",
-                          record=record, output=output, progress=current().meter("profiling"),
-                          paths=paths_for(settings),
-                          environment=settings_environment(settings), uncommitted=dirty, allow_dirty=allow_dirty,
-                          reset=reset)
+    fetch, sha, environment = open_client(settings).list_processors, current_sha(settings.root), \
+        settings_environment(settings)
+
+    def one(i: int):
+        meter = current().meter("profiling" if count == 1 else f"profiling run {i + 1}/{count}")
+        return run_profile(fetch, SystemClock(), env=settings.name, root=settings.root, git_sha=sha,
+                           duration=duration, interval=interval, processors=names or None,
+                           thresholds=settings.thresholds,
+                           thresholds_source=f"environments/{settings.name}/thresholds.json", record=record,
+                           output=output, progress=meter, paths=paths_for(settings), environment=environment,
+                           uncommitted=dirty, allow_dirty=allow_dirty, reset=reset and i == 0)
+
+    outcome = profile_runs(count, one, current().progress)
     emit(outcome.text)
     return outcome.exit_status
 

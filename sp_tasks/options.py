@@ -67,6 +67,22 @@ def positive_float(option: str, value: str | float | int | None, default: float 
     return number
 
 
+def whole_number(option: str, value: str | int | None, default: int, *, least: int = 1, why: str = "") -> int:
+    """A whole number >= ``least`` (``"4"`` or ``4``); ``default`` when not given. ``why`` says
+    what the lower bound is for."""
+    if value is None:
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = least - 1
+    if number < least:
+        reason = f" ({why})" if why else ""
+        raise UsageError(f"{option} {value!r}: give a whole number, at least {least}{reason}, e.g. {option} "
+                         f"{max(default, least)}")
+    return number
+
+
 def readable_file(option: str, value: str | os.PathLike | None) -> Path | None:
     """An existing, readable regular file (None when the option was not given)."""
     if value is None:

@@ -25,18 +25,9 @@ RUNS, META, COMMENT, CHART = "runs.csv", "run.json", "comment.md", "ab.png"
 
 def rounds_option(value: Any, default: int = 5) -> int:
     """``--runs``: a whole number of rounds, at least 3 (UsageError otherwise)."""
-    from sp_tasks.errors import UsageError
+    from sp_tasks.options import whole_number
 
-    if value is None:
-        return default
-    try:
-        rounds = int(str(value))
-    except ValueError:
-        rounds = 0
-    if rounds < 3:
-        raise UsageError(f"--runs {value!r}: give a whole number of rounds, at least 3 (the paired test needs "
-                         "them), e.g. --runs 5")
-    return rounds
+    return whole_number("--runs", value, default, least=3, why="the paired test needs them")
 
 
 def check_ab_options(rounds: Any, duration: Any, interval: Any) -> None:

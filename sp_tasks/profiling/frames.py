@@ -109,9 +109,15 @@ def compute_summary(samples: "pd.DataFrame", *, warmup_fraction: float = WARMUP_
     return RunSummary(pd.DataFrame.from_records(rows, columns=SUMMARY_COLUMNS), tuple(notes))
 
 
-def make_run_id(timestamp: datetime, git_sha: str) -> str:
-    """``20250131T120000Z-1a2b3c4``: sortable, unique per second and commit."""
-    return f"{timestamp.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{(git_sha or 'unknown')[:7]}"
+def make_run_id(timestamp: datetime, git_sha: str, taken: Iterable[str] = ()) -> str:
+    """``20250131T120000Z-1a2b3c4``: sortable, unique per second and commit; a second run in the
+    same second (short ``--runs``) gets ``.2``, ``.3``… rather than the ``taken`` id of another run."""
+    base = f"{timestamp.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{(git_sha or 'unknown')[:7]}"
+    used, run_id, n = set(taken), base, 1
+    while run_id in used:
+        n += 1
+        run_id = f"{base}.{n}"
+    return run_id
 
 
 def summary_runs(summary: RunSummary, *, run_id: str, timestamp: datetime, git_sha: str,

@@ -9,7 +9,9 @@ option or a recording from an unclean tree is refused before any time is spent.
 processor's definition fingerprint. A run with the same key is appended (three runs of one
 definition are three samples of it, whatever commit they were made from); a run with another
 key, or ``reset``, starts the file afresh, and the text says why. A run that measured nothing
-leaves it alone. ``record`` appends the run to the history too, but not from a tree with
+leaves it alone. While the file holds fewer runs than the rule is calibrated for
+(:data:`~sp_tasks.profiling.decision.CURRENT_RUNS`), the run's notes say how many more to take;
+``--runs N`` (:func:`profile_runs`) takes them back to back. ``record`` appends the run to the history too, but not from a tree with
 uncommitted changes to definitions, environments or the tool itself (``uncommitted``) unless
 ``allow_dirty``, which marks the rows ``dirty``.
 """
@@ -82,6 +84,34 @@ def keep_current(runs: "pd.DataFrame", path: Path, *, reset: bool) -> str:
             "run(s) kept before (another definition, environment or processor set)")
 
 
+def current_runs_note(path: Path) -> str:
+    """How many runs the current-run file holds, when that is fewer than the rule is calibrated for."""
+    from sp_tasks.profiling import datafiles
+    from sp_tasks.profiling.decision import CURRENT_RUNS
+
+    held = datafiles.load_runs(path, missing_ok=True)["run_id"].nunique()
+    if held >= CURRENT_RUNS:
+        return ""
+    return (f"{path.name} holds {held} run(s) of these definitions; compare-baseline's rule is calibrated for "
+            f"{CURRENT_RUNS} (fewer miss more small regressions): profile {CURRENT_RUNS - held} more time(s), "
+            f"or take them at once with --runs {CURRENT_RUNS}")
+
+
+def profile_runs(runs: int, run_one: Callable[[int], Outcome], say: Callable[[str], None]) -> Outcome:
+    """``--runs N``: ``run_one(0)`` … ``run_one(N-1)`` back to back, one line said per finished run
+    but the last, whose full text is the result's. Exit status: the worst run's."""
+    done: list[Outcome] = []
+    for i in range(runs):
+        done.append(run_one(i))
+        if i < runs - 1:
+            run = done[-1].data
+            breaches = f"{len(run.breaches)} threshold breach(es)" if run.breaches else "thresholds: all within limits"
+            say(f"profile run {run.run_id} ({i + 1} of {runs}): {breaches}")
+    last = done[-1]
+    paths = tuple(dict.fromkeys(p for o in done for p in o.paths))
+    return Outcome(last.text, max(o.exit_status for o in done), paths, last.data)
+
+
 def run_profile(
     fetch: Callable[[], list[dict[str, Any]]],
     clock: Clock,
@@ -135,14 +165,16 @@ def run_profile(
     samples_path = Path(output) if output else paths.samples
     datafiles.save_samples(samples, samples_path)
     summary = frames.compute_summary(frames.samples_frame(samples))
-    run_id = frames.make_run_id(started, git_sha)
+    taken = [*datafiles.load_runs(paths.current, missing_ok=True)["run_id"],
+             *(datafiles.load_runs(paths.history, missing_ok=True)["run_id"] if record else ())]
+    run_id = frames.make_run_id(started, git_sha, taken)
     flags = DIRTY if record and uncommitted else ""
     runs = frames.summary_runs(summary, run_id=run_id, timestamp=started, git_sha=git_sha, definitions=definitions,
                                environment=environment, flags=flags)
     written: list[tuple[str, Path]] = [("samples", samples_path)]
     if len(runs):
         kept = keep_current(runs, paths.current, reset=reset)
-        notes += [kept] if kept else []
+        notes += [n for n in (kept, current_runs_note(paths.current)) if n]
         written.append(("run summary", paths.current))
         if record:
             datafiles.save_runs(runs, paths.history, append=True)

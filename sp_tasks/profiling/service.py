@@ -113,9 +113,21 @@ def load_comparison(
     if len(cur) and not len(base):
         notes.append(_why_no_baseline(Path(root), Path(history or paths.history), env, bool(len(hist)),
                                       rule.min_history))
+    notes += _few_current_runs(cur, base)
     findings = compare_runs(base, cur, rule)
     baseline, current_desc = _describe(base, cur, rule)
     return Comparison(base, cur, findings, _history_changepoints(base), rule, baseline, current_desc, tuple(notes))
+
+
+def _few_current_runs(cur: "pd.DataFrame", base: "pd.DataFrame") -> list[str]:
+    """A note when fewer current runs are compared than the rule is calibrated for."""
+    from sp_tasks.profiling.decision import CURRENT_RUNS
+
+    held = cur["run_id"].nunique()
+    if not len(base) or held >= CURRENT_RUNS:
+        return []
+    return [f"{held} current run(s); the rule is calibrated for {CURRENT_RUNS} and misses more small regressions "
+            f"with fewer: `invoke profile --runs {CURRENT_RUNS - held}` adds the rest"]
 
 
 def _why_no_baseline(root: Path, history: Path, env: str, recorded: bool, needed: int) -> str:
@@ -131,7 +143,7 @@ def _why_no_baseline(root: Path, history: Path, env: str, recorded: bool, needed
                     "never compared, so it is not read here)")
     return (f"{why}. To judge an edit now: `invoke perf-ab -e {env} --base HEAD` measures the committed and the "
             f"edited definitions side by side, no history needed (what pull requests use); or build a baseline on "
-            f"this machine: `invoke profile -e {env} --record` {needed} times from a clean tree.")
+            f"this machine: `invoke profile -e {env} --record --runs {needed}` from a clean tree.")
 
 
 def _shown(path: Path, root: Path) -> str:

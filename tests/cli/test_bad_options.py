@@ -59,6 +59,8 @@ INVOKE = {
                  case("-y", code=4, fix="pass --snapshot FILE or --to-ref REV", offline=False), FORMAT],
     "drift": [case("-p", "hott", fix="did you mean hot?"), FORMAT, BAD_FILE],
     "profile": [case("--duration", "abc", fix="give seconds, e.g. --duration 60"),
+                case("--runs", "0", fix="give a whole number, at least 1"),
+                case("--runs", "two", fix="give a whole number, at least 1"),
                 case("--duration", "2.5", "--interval", "0", fix="greater than 0"),
                 case("--duration", "1", "--interval", "5", fix="lower --interval or raise --duration"),
                 case("--output", "{dir}", fix="give a file name", setup="dir"),

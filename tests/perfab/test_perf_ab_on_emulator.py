@@ -129,7 +129,7 @@ def test_a_copy_that_cannot_be_created_fails_the_run_and_removes_the_others(repo
 
 @pytest.mark.parametrize("kw, message", [
     ({"base_ref": "nosuch"}, "--base 'nosuch' is not a commit this checkout knows"),
-    ({"rounds": 2}, "--runs 2: give a whole number of rounds, at least 3"),
+    ({"rounds": 2}, "--runs 2: give a whole number, at least 3"),
     ({"interval": 5.0}, "--interval (5 s) is longer than --duration (1 s)"),
 ])
 def test_bad_options_are_refused_before_any_request(repo, kw, message):

@@ -128,3 +128,10 @@ def test_bandwidth_follows_the_gated_metrics_in_the_summary():
     rows = [(t, {"state": 1.0, "memory_mb": 1.0, "input_bytes": 1e6 * t, "input_count": t}) for t in range(3)]
     summary = compute_summary(samples_frame(polls("a", rows)), warmup_fraction=0)
     assert summary.values["metric"].tolist() == ["input_rate", "memory_mb", "input_mbps"]
+
+
+def test_a_second_run_in_the_same_second_gets_its_own_id():
+    first = make_run_id(EPOCH_2025, "1a2b3c4d5e")
+    assert make_run_id(EPOCH_2025, "1a2b3c4d5e", [first]) == f"{first}.2"
+    assert make_run_id(EPOCH_2025, "1a2b3c4d5e", [first, f"{first}.2"]) == f"{first}.3"
+    assert sorted([f"{first}.2", first]) == [first, f"{first}.2"]  # still sorts by time

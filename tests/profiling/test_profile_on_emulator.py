@@ -48,3 +48,26 @@ def test_profile_on_the_emulator_records_input_and_output_mbps(logger_only):
     assert {"input_mbps", "output_mbps"} <= set(load_runs(history)["metric"])
     (advice,) = advise_all(logger_only.desired(), history)
     assert any(r.startswith("throughput ") and "(input_mbps, the busier direction) fits" in r for r in advice.reasons)
+
+
+def test_runs_back_to_back_fill_the_current_file_and_say_how_many_more_the_rule_wants(logger_only):
+    from sp_tasks.profiling.decision import CURRENT_RUNS
+    from sp_tasks.profiling.record import profile_runs
+
+    client, said = open_client(logger_only.settings()), []
+
+    def one(i: int):
+        return run_profile(client.list_processors, SystemClock(), env="test", root=logger_only.root,
+                           git_sha="e" * 40, duration=0.5, interval=0.25, processors=["logger"], reset=i == 0)
+
+    outcome = profile_runs(2, one, said.append)
+    current = load_runs(profile_paths("test", logger_only.root).current)
+    assert current["run_id"].nunique() == 2 and outcome.data.run_id in set(current["run_id"])
+    assert len(said) == 1 and said[0].endswith("(1 of 2): thresholds: all within limits")
+    assert f"holds 2 run(s) of these definitions; compare-baseline's rule is calibrated for {CURRENT_RUNS}" \
+        in outcome.text and f"profile {CURRENT_RUNS - 2} more time(s)" in outcome.text
+
+    profile_runs(CURRENT_RUNS - 2, lambda i: one(1), said.append)  # the file now holds what the rule wants
+    again = one(1)
+    assert "compare-baseline's rule is calibrated" not in again.text
+    assert load_runs(profile_paths("test", logger_only.root).current)["run_id"].nunique() == CURRENT_RUNS + 1

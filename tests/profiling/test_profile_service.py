@@ -51,7 +51,7 @@ def test_profile_writes_samples_and_current_run_and_records_on_request(tmp_path)
     assert "not recorded in the history" in outcome.text
 
     profile(tmp_path, record=True)
-    assert load_runs(paths.current)["run_id"].nunique() == 1  # same timestamp+sha: same run id
+    assert load_runs(paths.current)["run_id"].nunique() == 2  # same second and sha: its own id (.2), not merged
     assert load_runs(paths.history)["processor"].unique().tolist() == ["solar"]
 
 
@@ -187,7 +187,7 @@ def test_the_first_run_says_why_nothing_is_comparable_and_what_to_do(tmp_path):
     profile(tmp_path)
     text = run_compare_baseline("local", tmp_path, paths=local).text
     assert "no run history yet in .sp/local/history.csv (baselines/local/history.csv is CI's record" in text
-    assert "`invoke perf-ab -e local --base HEAD`" in text and "`invoke profile -e local --record` 5 times" in text
+    assert "`invoke perf-ab -e local --base HEAD`" in text and "`invoke profile -e local --record --runs 5` from a clean tree" in text
     text = run_compare_baseline("local", tmp_path).text  # CI's history, recorded elsewhere: all skipped
     assert "no run in baselines/local/history.csv is comparable with this one" in text
     for sha, record in (("2" * 40, True), ("3" * 40, False)):  # one comparable run recorded here, then another

@@ -126,6 +126,20 @@ def test_null_false_alarms_are_rare_on_a_few_simulated_histories(runs):
     assert flagged <= 4  # 400 comparisons at alpha 1 %
 
 
+@pytest.mark.parametrize("moderated", [True, False])
+def test_the_t_test_is_exact_on_normal_noise_so_alpha_is_the_false_alarm_rate(moderated):
+    from sp_tasks.profiling.significance import t_pvalues
+
+    rng, worse = np.random.default_rng(3), []
+    for _ in range(600):  # 6,000 comparisons of 20 baseline vs 4 current runs, 10 series per prior
+        base, cur = rng.normal(0, 1, (10, 20)), rng.normal(0, 1, (10, 4))
+        found = t_pvalues(list(cur.mean(1) - base.mean(1)), list(base.var(1, ddof=1)), [(20, 4)] * 10,
+                          moderated=moderated)
+        worse += [higher for _, higher in found]
+    for alpha in (0.05, 0.2):  # binomial sd 0.0028 / 0.0052: ±5 sd, the series share a prior
+        assert abs(np.mean(np.asarray(worse) < alpha) - alpha) < 5 * math.sqrt(alpha * (1 - alpha) / len(worse))
+
+
 def test_json_contract(runs):
     found = compare_runs(runs({("p", "dlq_rate"): [0.0] * 6, ("p", "memory_mb"): series(8)}),
                          runs({("p", "dlq_rate"): [2.0], ("p", "memory_mb"): [8.0]}, prefix="c", first=100))

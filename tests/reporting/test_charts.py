@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from sp_tasks.profiling.regression import Rule
 from sp_tasks.reporting import charts
 from tests.profiling.conftest import build_runs
 
@@ -27,7 +28,7 @@ def test_a_panel_per_metric_with_data_and_the_zero_only_ones_in_a_note(compariso
     assert legend[:4] == ["history run", "rolling median (5 runs)", "baseline median ± 2 robust sd",
                           "change point (Δ %)"]
     note = legend_panel.texts[0].get_text().replace("\n", " ")
-    assert "zero in every run (not drawn): DLQ rate" in note and "p<0.009" in note
+    assert "zero in every run (not drawn): DLQ rate" in note and f"p<{Rule().alpha:g}" in note
 
 
 def test_runs_are_labelled_by_date_and_short_commit_and_the_current_ones_read_now(comparison):

@@ -45,7 +45,7 @@ def test_title_counts_and_rows(comparison):
     assert "| ➖ | memory | ↓ lower | — | " in text  # new_processor: no history
     assert "![orders_enrich trends](charts/trends-orders_enrich.png)" in text
     assert "<details><summary>History change points (1)</summary>" in text
-    assert text.rstrip().endswith("</sub>") and "p<0.009" in text.splitlines()[-1]
+    assert text.rstrip().endswith("</sub>") and f"p<{Rule().alpha:g}" in text.splitlines()[-1]
 
 
 def test_sections_are_placed_after_the_title(comparison):
