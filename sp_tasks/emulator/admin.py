@@ -10,6 +10,8 @@
                                  "stats_latency": bool}   (answers the whole configuration)
   POST   /_emulator/reset       forget every resource, document, fault and counter
   GET    /_emulator/documents   ?group=&cluster=&db=&coll= | &bootstrapServers=&topic= | &processorId=
+                                 (?group= alone: {"collections": [[cluster, db, coll, n]], "topics":
+                                 [[bootstrapServers, topic, n]]})
   DELETE /_emulator/documents   the same query: drop a database (or one collection) with its change
                                  log, a topic or a test log; answers {"deleted": rows}. Emulator only:
                                  Atlas's Admin API cannot drop cluster data (env.destroy uses this)

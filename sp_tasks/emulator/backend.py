@@ -148,7 +148,8 @@ class Backend:
         elif query.get("coll"):
             results = docs.find(group_id, query.get("cluster", ""), query.get("db", ""), query["coll"], limit=limit)
         else:
-            return {"collections": [list(c) for c in docs.collections(group_id)]}
+            return {"collections": [list(c) for c in docs.collections(group_id)],
+                    "topics": [list(t) for t in docs.topics(group_id)]}
         from sp_tasks.emulator.engine import extjson
 
         # Dates and ObjectIds as extended JSON ({"$date": …}), as mongosh and drivers show them.

@@ -239,6 +239,11 @@ class DocumentStore:
                  "value": extjson.loads(r["value"]), "timestamp": extjson.from_ms(int(r["wall"] * 1000))}
                 for r in rows]
 
+    def topics(self, group_id: str) -> list[tuple[str, str, int]]:
+        rows = self.db.query("SELECT servers, topic, count(*) AS n FROM docstore_topics WHERE group_id=? "
+                             "GROUP BY servers, topic ORDER BY servers, topic", (group_id,))
+        return [(r["servers"], r["topic"], int(r["n"])) for r in rows]
+
     def topic_messages(self, group_id: str, bootstrap_servers: str, topic: str) -> list[dict]:
         """Every message of a topic: ``{offset, key, value, timestamp}``."""
         return self.read_topic(group_id, bootstrap_servers, topic)

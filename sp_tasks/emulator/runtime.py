@@ -131,8 +131,11 @@ class Runtime:
         self.checkpoints.rewrite(processor_id, counters_only)
 
     def discard(self, processor_id: str) -> None:
-        """Forget the whole checkpoint, counters included (the processor is deleted)."""
+        """Forget the whole checkpoint, counters included (the processor is deleted), and its
+        __testLog output when that is the processor's log (unconfirmed.TEST_LOG_GOES_WITH_PROCESSOR)."""
         self.checkpoints.delete(processor_id)
+        if unconfirmed.TEST_LOG_GOES_WITH_PROCESSOR:
+            self.documents.drop("", {"processorId": processor_id})
 
     def is_running(self, processor_id: str) -> bool:
         with self._lock:
