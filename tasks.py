@@ -380,10 +380,23 @@ def env_destroy(c, name, from_=None, yes=False, format="text"):
     env = derive.existing(ROOT, name) or derive.derive(ROOT, name, base=from_ or c.config.sp.env)
     settings = _settings(c, env.name)
     teardown.check_feature(settings, env)
-    outcome = teardown.destroy(_runner(settings), confirm=_ask)  # a failed one's steps: in its error (console)
+    # a failed one's steps: in its error (console)
+    outcome = teardown.destroy(_runner(settings), confirm=_ask, desired=_desired_if_valid(settings))
     if outcome.complete:
         derive.remove(ROOT, env)
     emit(outcome.to_json() if fmt == "json" else teardown.render_text(outcome))
+
+
+def _desired_if_valid(settings):
+    """Git's definitions for env.destroy, which names the data they write; None when they do not
+    validate (destroy still works from live state: an invalid file must not keep a workspace alive)."""
+    from sp_tasks.desired import load_desired
+    from sp_tasks.errors import ValidationFailed
+
+    try:
+        return load_desired(settings)
+    except ValidationFailed:
+        return None
 
 
 # -- profiling: profile, compare-baseline, charts, report ------------------------------------------

@@ -150,7 +150,7 @@ STATS_LATENCY_REPORTED = True
 
 # Feature environments (sp_tasks/feature/isolation.py gives them sinks of their own, sinkdata.py
 # removes what they wrote). A processor's __testLog output is its log: we take it to go with the
-# processor, so env.destroy reports nothing left for it on Atlas.
+# processor, so env.destroy reports nothing left for it on Atlas, and the emulator drops it on delete.
 TEST_LOG_GOES_WITH_PROCESSOR = True
 FEATURE_ASSUMPTIONS = (
     "$emit to a Kafka topic that does not exist yet (topic_feature_<name>) works only where the brokers create "

@@ -84,8 +84,9 @@ def teardown_steps(processors: dict[str, str], connections: list[str]) -> tuple[
     return flatten(stops), flatten(deletes), flatten(connection_deletes)
 
 
-def destroy(runner, *, confirm: Callable[[str], bool]) -> Teardown:
-    """Delete the environment's processors, connections and workspace, verifying each stage."""
+def destroy(runner, *, confirm: Callable[[str], bool], desired: DesiredState | None = None) -> Teardown:
+    """Delete the environment's processors, what they wrote, its connections and workspace, verifying
+    each stage. ``desired``: Git's definitions, when valid (they name data a rolled-back deploy wrote)."""
     settings, client = runner.settings, runner.client
     live = runner.live()
     out = Teardown(settings.name, settings.workspace, suffix=settings.sink_suffix)
@@ -108,8 +109,7 @@ def destroy(runner, *, confirm: Callable[[str], bool]) -> Teardown:
            done=lambda docs: not any(d.get("state") in RUNNING for d in docs))
     # Nothing writes any more, and the processors that say what was written still exist: an
     # interrupted destroy run again finds them and drops the same data (idempotent).
-    out.data = tuple(sinkdata.written_data(live, settings.sink_suffix))
-    _remove_data(runner, out)
+    _remove_data(runner, out, live, desired)
     _stage(runner, out, deletes, client.list_processors, "its processors to be deleted", PROCESSORS_TIMEOUT)
     _stage(runner, out, connection_steps, client.list_connections, "its connections to be deleted",
            CONNECTIONS_TIMEOUT)
@@ -135,21 +135,24 @@ def _stage(runner, out: Teardown, steps: tuple[Step, ...], listing, what: str, t
     waiting.wait_until(listing, done, clock=runner.clock, timeout=timeout, what=f"workspace {out.workspace}: {what}")
 
 
-def _remove_data(runner, out: Teardown) -> None:
+def _remove_data(runner, out: Teardown, live, desired: DesiredState | None) -> None:
     if not out.suffix:
         runner.progress("no SINK_SUFFIX in this environment: it wrote to its base's sinks, which destroy leaves alone")
-    for item in out.data:
-        runner.progress(f"drop {item.describe()}")
+    named = sinkdata.written_data([*live.processors, *(desired.processors if desired else ())],
+                                  [*live.connections, *(desired.connections if desired else ())], out.suffix)
     out.on_emulator = sinkdata.is_emulator(runner.settings, runner.client.transport.base_url)
     try:
-        out.data_left = tuple(sinkdata.remove_data(runner.settings, runner.client, list(out.data)))
+        removed, left = sinkdata.remove_data(runner.settings, runner.client, named)
     except DeployError as err:
         out.message = f"destroy stopped: {err}; run `invoke env.destroy {out.environment}` again"
         raise DeployError(out.message, out) from None
+    for item in removed:
+        runner.progress(f"dropped {item.describe()}")
+    out.data, out.data_left = tuple(removed + left), tuple(left)
 
 
 def _data_words(out: Teardown) -> str:
-    dropped = [d for d in out.data if d not in out.data_left and d.kind != "log"]
+    dropped = [d for d in out.data if d not in out.data_left]
     return f"{len(dropped)} database(s)/topic(s) it wrote" + (f" ({len(out.data_left)} left: see below)"
                                                                 if out.data_left else "")
 
@@ -161,7 +164,7 @@ def _left_lines(out: Teardown) -> str:
     lines = ["", f"Left in place: the Atlas Admin API cannot drop data in a cluster or a Kafka topic. Everything "
                  f"this environment wrote is in databases and topics whose names end in {out.suffix}."]
     if out.data_left:
-        lines.append("Drop these (read from its processors before they were deleted) with:")
+        lines.append("Drop these (read from its processors before they were deleted, and from Git) with:")
         lines += [f"  {d.describe()}:\n    {d.how_to_drop()}" for d in out.data_left]
     return "\n".join(lines)
 

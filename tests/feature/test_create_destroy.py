@@ -42,6 +42,9 @@ CHECKED = {"name": "checked", "pipeline": [
     {"$validate": {"validator": {"obs.watts": {"$lt": 150}}, "validationAction": "dlq"}},
     {"$merge": {"into": {"connectionName": "cluster", "db": "solar", "coll": "low"}}}],
     "options": {"dlq": {"connectionName": "cluster", "db": "errors", "coll": "dlq"}}}
+CHAINED = {"name": "chained", "pipeline": [  # reads what "hot" writes: in the feature, the feature's "hot"
+    {"$source": {"connectionName": "cluster", "db": "solar", "coll": "hot"}},
+    {"$merge": {"into": {"connectionName": "cluster", "db": "solar", "coll": "from_hot"}}}]}
 FEATURE_DB, FEATURE_DLQ, FEATURE_TOPIC = "solar_feature_demo-change", "errors_feature_demo-change", \
     "readings_feature_demo-change"
 
@@ -51,6 +54,7 @@ def _every_sink(project):
     project.write("connections", KAFKA)
     project.write("processors", TO_KAFKA)
     project.write("processors", CHECKED)
+    project.write("processors", CHAINED)
 
 
 def _sink_data(emulator):
@@ -65,7 +69,8 @@ def test_create_then_destroy_leaves_the_emulator_exactly_as_before(ctx, project,
     project.thresholds(max_dlq_ratio=1.0)  # "checked" sends most readings to its DLQ, by design
     monkeypatch.setenv("KAFKA_PASSWORD", "s3cret-kafka")
     assert sp("processors", "create", "--all", "--yes").code == 0  # the base runs its own processors
-    wait_for(lambda: {("solar", "hot"), ("errors", "dlq")} <= set(_sink_data(project.emulator)["collections"])
+    wait_for(lambda: {("solar", "hot"), ("errors", "dlq"), ("solar", "from_hot")}
+             <= set(_sink_data(project.emulator)["collections"])
              and _sink_data(project.emulator)["topic"])
     assert sp("processors", "stop", "--all").code == 0  # stopped: its counters and sinks stand still
     before, base_sinks = emulator_state(project.emulator), _sink_data(project.emulator)
@@ -76,13 +81,15 @@ def test_create_then_destroy_leaves_the_emulator_exactly_as_before(ctx, project,
     assert created["workspace"] == "feature-demo-change" and created["applied"]["ok"]
     assert {(r["processor"], r["after"]) for r in created["sinks"]} == {
         ("hot", FEATURE_DB), ("per_group", FEATURE_DB), ("checked", FEATURE_DB), ("checked", FEATURE_DLQ),
-        ("to_kafka", FEATURE_TOPIC)}
+        ("to_kafka", FEATURE_TOPIC), ("chained", FEATURE_DB)}  # chained: its $source and its $merge
     assert _workspaces(project) == {"ws-test", "feature-demo-change"}
     with open_client(load_settings("demo-change", project.root)) as client:
         assert {p["name"]: p["state"] for p in client.list_processors()} == {
-            "hot": "STARTED", "per_group": "STARTED", "logger": "STARTED", "to_kafka": "STARTED", "checked": "STARTED"}
+            "hot": "STARTED", "per_group": "STARTED", "logger": "STARTED", "to_kafka": "STARTED", "checked": "STARTED",
+            "chained": "STARTED"}
     # The feature's processors write: its own database, DLQ database and topic fill up ...
-    wait_for(lambda: {(FEATURE_DB, "hot"), (FEATURE_DB, "per_group"), (FEATURE_DB, "low"), (FEATURE_DLQ, "dlq")}
+    wait_for(lambda: {(FEATURE_DB, "hot"), (FEATURE_DB, "per_group"), (FEATURE_DB, "low"), (FEATURE_DLQ, "dlq"),
+                      (FEATURE_DB, "from_hot")}
              <= set(_sink_data(project.emulator)["collections"]) and _sink_data(project.emulator)["feature_topic"])
     # ... and the base's sinks received nothing from it.
     now = _sink_data(project.emulator)
@@ -91,13 +98,26 @@ def test_create_then_destroy_leaves_the_emulator_exactly_as_before(ctx, project,
 
     tasks.env_destroy(ctx, FEATURE, yes=True, format="json")
     destroyed = json.loads(capsys.readouterr().out)
-    assert destroyed["complete"] and sorted(destroyed["processors"]) == ["checked", "hot", "logger", "per_group",
-                                                                         "to_kafka"]
-    assert {(d["kind"], d["name"]) for d in destroyed["data_removed"] if d["kind"] != "log"} == {
+    assert destroyed["complete"] and sorted(destroyed["processors"]) == ["chained", "checked", "hot", "logger",
+                                                                         "per_group", "to_kafka"]
+    assert {(d["kind"], d["name"]) for d in destroyed["data_removed"]} == {
         ("database", FEATURE_DB), ("database", FEATURE_DLQ), ("topic", FEATURE_TOPIC)}
     assert destroyed["data_left"] == []
     assert emulator_state(project.emulator) == before  # workspaces, processors, connections AND sink data
     assert not (project.root / ".sp" / "environments" / "demo-change").exists()
+
+
+def test_a_create_that_failed_its_health_gate_still_leaves_nothing_behind_after_destroy(ctx, project, sp, capsys):
+    """The gate fails and rolls the workspace back, but the processors that did start wrote to the
+    feature's sinks: destroy finds that data from Git's definitions and the emulator's sweep."""
+    before = emulator_state(project.emulator)
+    project.emulator.faults({"processor": "per_group", "fail_on_start": True, "count": 1})
+    assert _exit_code(lambda: tasks.env_create(ctx, "demo", from_="test", yes=True)) == 1
+    assert any(db == "solar_feature_demo" for _, db, _, _ in
+               project.emulator.backend.runtime.documents.collections("0123456789abcdef01234567"))
+    tasks.env_destroy(ctx, "demo", from_="test", yes=True)
+    assert "verified gone" in capsys.readouterr().out
+    assert emulator_state(project.emulator) == before
 
 
 def test_create_is_idempotent_and_deploys_changes_on_the_next_push(ctx, project, capsys):

@@ -170,13 +170,15 @@ def test_destroy_lists_only_suffixed_data_and_on_atlas_says_what_is_left_and_how
 
     from sp_tasks.feature import sinkdata, teardown
 
-    data = sinkdata.written_data(_live(), SUFFIX)
+    live = _live()
+    data = sinkdata.written_data(live.processors, live.connections, SUFFIX)
     assert [(d.kind, d.where, d.name) for d in data] == [
-        ("database", "C0", "err_feature_demo"), ("database", "C0", "solar_feature_demo"), ("log", "l", "id-l"),
-        ("topic", "b:9092", "t_feature_demo")]
-    atlas = SimpleNamespace(is_emulator=False, project_id="p")
+        ("database", "C0", "err_feature_demo"), ("database", "C0", "solar_feature_demo"),
+        ("topic", "b:9092", "t_feature_demo")]  # not the base's "solar" (by_hand), not __testLog (goes with "l")
+    atlas = SimpleNamespace(is_emulator=False, project_id="p", sink_suffix=SUFFIX)
     client = SimpleNamespace(transport=SimpleNamespace(base_url="https://cloud.mongodb.com"))
-    left = sinkdata.remove_data(atlas, client, data)  # no request: Atlas has no call that drops them
+    removed, left = sinkdata.remove_data(atlas, client, data)  # no request: Atlas has no call that drops them
+    assert removed == []
     assert [d.kind for d in left] == ["database", "database", "topic"]
     out = teardown.Teardown("demo", "feature-demo", suffix=SUFFIX, data=tuple(data), data_left=tuple(left),
                             on_emulator=False)
@@ -185,3 +187,16 @@ def test_destroy_lists_only_suffixed_data_and_on_atlas_says_what_is_left_and_how
     assert "db.getSiblingDB(\"solar_feature_demo\").dropDatabase()" in text
     assert "kafka-topics.sh --bootstrap-server b:9092 --delete --topic t_feature_demo" in text
     assert [d["drop_with"].split()[0] for d in out.to_json()["data_left"]] == ["mongosh", "mongosh", "kafka-topics.sh"]
+
+
+def test_the_emulator_sweep_takes_every_name_with_the_suffix_and_nothing_else():
+    from sp_tasks.feature.sinkdata import swept
+
+    listing = {"collections": [["C0", "solar", "a", 1], ["C0", "solar_feature_demo", "a", 2],
+                               ["C0", "solar_feature_demo", "b", 2], ["C1", "x_feature_demo", "c", 1],
+                               ["C0", "solar_feature_demo2", "a", 1]],
+               "topics": [["b:9092", "t", 3], ["b:9092", "old_feature_demo", 1]]}
+    assert [(d.kind, d.where, d.name) for d in swept(listing, SUFFIX)] == [
+        ("database", "C0", "solar_feature_demo"), ("database", "C1", "x_feature_demo"),
+        ("topic", "b:9092", "old_feature_demo")]
+    assert swept(listing, "") == []
