@@ -1,6 +1,6 @@
 """Profiling against the test emulator over HTTP: bandwidth reaches the run summary, history and tier advice.
 
-Real time, because the emulator's sample stream runs on the wall clock (1,000 docs/s in tests):
+Real time, because the emulator's sample stream runs on the wall clock (100 docs/s in tests):
 1.5 s of sampling every 0.25 s.
 """
 from __future__ import annotations
