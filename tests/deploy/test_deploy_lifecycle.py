@@ -18,8 +18,9 @@ VPC_KAFKA = {"name": "vpc", "type": "Kafka", "bootstrapServers": "b:9092",
 def slow(project):
     project.emulator.admin("POST", "config", {"lifecycle": DELAYS})
     # A wider health-gate window than the shared fast one: under load a 0.3 s window can miss growth.
+    # Not the 4 s default either: the canary comparison samples its whole window.
     thresholds = project.root / "environments" / "test" / "thresholds.json"
-    thresholds.write_text('{"health": {"samples": 2, "interval_s": 1.0, "started_timeout_s": 20}}')
+    thresholds.write_text('{"health": {"samples": 2, "window_s": 2.0, "interval_s": 1.0, "started_timeout_s": 20}}')
     return project
 
 
