@@ -27,16 +27,9 @@ COMMENT_LIMIT = 60_000  # GitHub's limit is 65,536 characters per comment
 MOVED = (Verdict.REGRESSION, Verdict.IMPROVEMENT)
 
 
-def _rounds(report: AbReport, f: Finding) -> tuple[list[float], list[float]]:
-    runs = report.runs[(report.runs["processor"] == f.processor) & (report.runs["metric"] == f.metric)]
-    ordered = runs.sort_values("run_id", kind="stable")
-    return [float(v) for v in ordered.loc[ordered["flags"] == "base", "value"]], \
-        [float(v) for v in ordered.loc[ordered["flags"] == "head", "value"]]
-
-
 def spark(report: AbReport, f: Finding) -> str:
     """Base rounds ▸ head rounds on one scale, e.g. ``▇▇▆▇▇▸▁▁▂▁▁``."""
-    base, head = _rounds(report, f)
+    base, head = report.round_values(f.processor, f.metric)
     both = base + head
     if not both:
         return ""
