@@ -53,9 +53,7 @@ class Runner:
     def plan(self, desired: DesiredState, live: LiveState, *, prune: bool = False, tier: str | None = None,
              exact: bool = False, rotate_secrets: bool = False, identities: dict[str, str] | None = None) -> Plan:
         default_tier = tier or self.settings.default_tier
-        if self.targets and not self._targets_checked:  # the first plan of a flow: later ones may not see a pruned one
-            check_known(self.targets, desired, live)
-            self._targets_checked = True
+        self.check_targets(desired, live)
         chosen = select(desired, live, self.targets) if self.targets else None
         planned_desired, planned_live = (chosen.desired, chosen.live) if chosen else (desired, live)
         plan = compute_plan(
@@ -73,6 +71,14 @@ class Runner:
         return replace(plan, live_fingerprint=fingerprint(live), targets=self.targets,
                        untouched_processors=chosen.untouched_processors,
                        untouched_connections=chosen.untouched_connections)
+
+    def check_targets(self, desired: DesiredState, live: LiveState) -> None:
+        """-p names a processor of Git or of the workspace (with --prune a live-only one is a target):
+        checked by a flow before its first write, and by its first plan (later ones may not see a
+        pruned one)."""
+        if self.targets and not self._targets_checked:
+            check_known(self.targets, desired, live)
+            self._targets_checked = True
 
     def snapshot(self, live: LiveState, reason: str, out: str | Path | None = None, *, verified: bool = False) -> Path:
         """Save ``live``; ``verified``: it passed a deploy's gate and re-plan (a rollback target)."""

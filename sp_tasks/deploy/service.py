@@ -62,6 +62,7 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
         if live.workspace is None and (dry_run or plan_file):
             raise ConfigError(f"workspace {runner.settings.workspace} does not exist yet; deploy without "
                               "--dry-run/--plan once to create it")
+        runner.check_targets(desired, live)  # a -p typo (with --prune, checked against live) before any write
         live = runner.ensure_workspace(live)
         if plan_file:
             plan = trust.check_saved_plan(runner, plan_file, desired, live)

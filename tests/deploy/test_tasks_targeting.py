@@ -78,6 +78,15 @@ def test_with_prune_a_live_only_target_is_checked_against_the_workspace(ctx, pro
     assert code == 1 and "no such processor defined (processors/" in message and project.emulator.writes_served() == 0
 
 
+def test_with_prune_a_target_typo_is_refused_before_the_workspace_is_created(ctx, project):
+    """The -p check with --prune needs live state, so it waited for the first plan — after the
+    workspace had been created. Now it comes right after the first read: nothing is written."""
+    project.emulator.admin("DELETE", "requests")
+    code, message = _run(lambda: tasks.deploy(ctx, yes=True, prune=True, processor=["hott"]))
+    assert code == 1 and "--processor hott: no such processor" in message and "did you mean hot?" in message
+    assert project.emulator.writes_served() == 0 and project.runner().live().workspace is None
+
+
 def test_drift_of_one_processor_ignores_drift_elsewhere(ctx, project, capsys):
     tasks.deploy(ctx, yes=True)
     project.runner().client.stop_processor("hot")  # changed by hand in the workspace
