@@ -137,12 +137,9 @@ class _Probe:
         return False
 
     def connections(self, git: tuple[str, ...]) -> None:
-        resp = self.get("listStreamConnections", workspace=self.settings.workspace)
-        if resp.status_code != 200:
-            self.report.add("connections", FAIL, _answer(resp))
+        docs = self._listed("connections", "listStreamConnections", "connection", F.CONNECTION)
+        if docs is None:
             return
-        docs = (self._fields("connections", "connection list", resp, F.LIST) or {}).get("results") or []
-        self._judge("connection", docs, F.CONNECTION)
         for doc in docs:
             state = doc.get("state", "READY")
             status = {"READY": OK, "FAILED": FAIL}.get(state, WARN)
@@ -156,12 +153,9 @@ class _Probe:
                                                f"{', '.join(missing)}")
 
     def processors(self) -> None:
-        resp = self.get("getStreamProcessors", workspace=self.settings.workspace)
-        if resp.status_code != 200:
-            self.report.add("processors", FAIL, _answer(resp))
+        docs = self._listed("processors", "getStreamProcessors", "processor", F.PROCESSOR)
+        if docs is None:
             return
-        docs = (self._fields("processors", "processor list", resp, F.LIST) or {}).get("results") or []
-        self._judge("processor", docs, F.PROCESSOR)
         # A first start under way has no counters yet, only its status (unconfirmed.TRANSITION_IN_STATS_STATUS).
         stats = [d["stats"] for d in docs if isinstance(d.get("stats"), dict)]
         self._judge("stats", [s for s in stats if s.get("status") != "starting" or "inputMessageCount" in s], F.STATS)
@@ -203,6 +197,17 @@ class _Probe:
                 if media.startswith("application/vnd.atlas.") else ""
         if resp.headers.get("Ratelimit-Remaining") is not None:
             self.budget = (resp.headers.get("Ratelimit-Limit", "?"), resp.headers["Ratelimit-Remaining"])
+
+    def _listed(self, check: str, name: str, kind: str, spec: F.Fields) -> list | None:
+        """One list call of the workspace (endpoint ``name``): FAIL under ``check`` on any answer but
+        200 (None), else its results, the list's and each ``kind`` document's fields judged."""
+        resp = self.get(name, workspace=self.settings.workspace)
+        if resp.status_code != 200:
+            self.report.add(check, FAIL, _answer(resp))
+            return None
+        docs = (self._fields(check, f"{kind} list", resp, F.LIST) or {}).get("results") or []
+        self._judge(kind, docs, spec)
+        return docs
 
     def _fields(self, check: str, what: str, resp, spec: F.Fields) -> Any:
         try:
