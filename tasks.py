@@ -234,7 +234,8 @@ def deploy(c, env=None, yes=False, dry_run=False, plan=None, strategy=None, tier
     runner = _runner(settings, targets)
     _emit_outcome(fmt, lambda: service.deploy(
         runner, desired, strategy=strategy, plan_file=str(plan_file) if plan_file else None, prune=prune, tier=tier,
-        rotate_secrets=rotate_secrets, dry_run=dry_run, confirm=_confirm, show_plan=_show_plan(fmt, strategy, dry_run)))
+        rotate_secrets=rotate_secrets, dry_run=dry_run, confirm=_confirm, show_plan=_show_plan(fmt, strategy, dry_run),
+        answerable=current().check_answerable))
 
 
 @sp_task(help={"env": "environment to roll back (default local)",

@@ -205,16 +205,21 @@ class Console:
         stdin = self._in or sys.stdin
         return bool(getattr(stdin, "isatty", lambda: False)())
 
+    def check_answerable(self) -> None:
+        """Refuse (ConfigError) as :meth:`confirm` would where nobody can answer and --yes was not
+        given; for a command that must write before it can ask (deploy creating a workspace)."""
+        if not self.yes and not self.interactive:
+            what = self.command or "this command"
+            raise ConfigError(f"{what} needs confirmation and this session is not interactive: "
+                              "review what it will do, then run it again with --yes (-y)")
+
     def confirm(self, question: str, *, declined: str = "cancelled: nothing was changed") -> None:
         """Go on with --yes or a "y"; anything else raises :class:`Cancelled` (exit 1).
 
         A session nobody can answer (CI, a pipe) is refused up front rather than hanging."""
         if self.yes:
             return
-        if not self.interactive:
-            what = self.command or "this command"
-            raise ConfigError(f"{what} needs confirmation and this session is not interactive: "
-                              "review what it will do, then run it again with --yes (-y)")
+        self.check_answerable()
         with self._lock:
             self._end_open_line()
             self.stderr.write(f"{question} [y/N] ")

@@ -83,7 +83,7 @@ def reports_errors(func: Callable, made: list[Task] | None = None) -> Callable:
             _print_help(made[0])
         fmt = bound.arguments.get("format") or "text"
         console = con.Console(fmt if fmt in FORMATS else "text", yes=bool(bound.arguments.get("yes")),
-                              command=f"invoke {name}")
+                              command=f"invoke {_registered(made[0])[1] if made else name}")
         report: list[str] = []  # invoke prints an Exit's message on stderr: the console's final lines
         code = con.run(console, lambda: func(*args, **kwargs), say=report.append)
         if code != ExitStatus.SUCCESS:
@@ -95,16 +95,22 @@ def reports_errors(func: Callable, made: list[Task] | None = None) -> Callable:
 def _print_help(the_task: Task) -> None:
     """``invoke env.create -h``: invoke fills a positional argument before it looks for core flags,
     so a task with one would run with the name "-h". Show its help instead, as for every task."""
+    from invoke import Program
+
+    namespace, name = _registered(the_task)
+    Program(namespace=namespace).run(["invoke", "--help", name], exit=False)
+    raise Exit(code=0)
+
+
+def _registered(the_task: Task) -> tuple[Any, str]:
+    """(namespace, name) a task is called by: "env.destroy", not its function's env_destroy."""
     import sys
 
-    from invoke import Collection, Program
+    from invoke import Collection
 
     namespace = getattr(sys.modules.get("tasks"), "ns", None)  # invoke imports tasks.py as "tasks"
     name = next((n for n in (namespace.task_names if namespace else ()) if namespace[n] is the_task), None)
-    if name is None:
-        namespace, name = Collection(the_task), the_task.name
-    Program(namespace=namespace).run(["invoke", "--help", name], exit=False)
-    raise Exit(code=0)
+    return (namespace, name) if name else (Collection(the_task), the_task.name)
 
 
 def check_format(fmt: str | None, allowed: tuple[str, ...] = FORMATS) -> str:

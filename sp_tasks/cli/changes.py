@@ -63,7 +63,7 @@ def deploy_subset(ctx, subset: DesiredState, *, targets: tuple[str, ...] = (), s
         return True
 
     outcome = service.deploy(ctx.runner(targets), subset, strategy=strategy, tier=tier, dry_run=ctx.args.dry_run,
-                             confirm=confirm, show_plan=show)
+                             confirm=confirm, show_plan=show, answerable=ctx.console.check_answerable)
     view = shown[0] if shown else view_of(outcome.plan)
     if ctx.json:
         ctx.emit_json({**outcome.to_json(), "summary": view.summary(), "plan": json.loads(render_json(view))})

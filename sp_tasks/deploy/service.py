@@ -54,8 +54,11 @@ ShowPlan = Callable[[Plan, tuple[Step, ...]], None]
 
 def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place", plan_file: str | None = None,
            prune: bool = False, tier: str | None = None, rotate_secrets: bool = False, dry_run: bool = False,
-           confirm: Confirm = lambda plan: True, show_plan: ShowPlan = lambda plan, steps: None) -> Outcome:
-    """validate (done by the caller) → plan → confirm → lock → snapshot → apply → verify, or roll back."""
+           confirm: Confirm = lambda plan: True, show_plan: ShowPlan = lambda plan, steps: None,
+           answerable: Callable[[], None] = lambda: None) -> Outcome:
+    """validate (done by the caller) → plan → confirm → lock → snapshot → apply → verify, or roll back.
+    ``answerable`` raises when ``confirm`` could not be answered (CI without --yes): asked before the
+    one write that comes ahead of the plan, creating a missing workspace."""
     interrupts = runner.interrupts = Interrupts(runner.progress)
     with interrupts.installed():
         live = runner.live()
@@ -63,6 +66,8 @@ def deploy(runner: Runner, desired: DesiredState, *, strategy: str = "in-place",
             raise ConfigError(f"workspace {runner.settings.workspace} does not exist yet; deploy without "
                               "--dry-run/--plan once to create it")
         runner.check_targets(desired, live)  # a -p typo (with --prune, checked against live) before any write
+        if live.workspace is None:
+            answerable()  # everything is still to create: the plan will need confirming
         live = runner.ensure_workspace(live)
         if plan_file:
             plan = trust.check_saved_plan(runner, plan_file, desired, live)

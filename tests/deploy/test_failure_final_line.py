@@ -86,3 +86,9 @@ def test_a_failed_env_destroy_under_format_json_is_one_json_document(run, projec
     assert doc["environment"] == "x" and any(s["status"] == "failed" for s in doc["steps"]), doc
     code, out, err = run("env.destroy", "feature/x", "-y")
     said_once(out, err)
+
+
+def test_a_refused_confirmation_names_the_command_as_it_is_typed(run):
+    assert run("env.create", "feature/x", "--from", "test")[0] == 0
+    code, out, err = run("env.destroy", "feature/x")
+    assert code == 1 and "error: invoke env.destroy needs confirmation" in err, err  # not "env-destroy"
