@@ -6,9 +6,12 @@ from sp_tasks.clock import FakeClock, SystemClock
 from sp_tasks.deploy import service, snapshots, waiting
 from sp_tasks.errors import WaitTimeout
 
-DELAYS = {"processor_create": 0.3, "processor_start": 0.3, "processor_stop": 0.3,
+# Long enough that no transition is settled when its request returns (every wait polls at least
+# once); short, because each deploy here waits for several of them in turn. The private connection
+# keeps 0.5 s: the delete-while-PENDING test needs its 409 window to outlast a busy machine.
+DELAYS = {"processor_create": 0.15, "processor_start": 0.15, "processor_stop": 0.15,
           "private_connection_create": 0.5, "private_connection_delete": 0.5,
-          "public_connection_create": 0.2, "public_connection_delete": 0.2}
+          "public_connection_create": 0.1, "public_connection_delete": 0.1}
 EDITED = {**FILTER, "pipeline": [FILTER["pipeline"][0], {"$match": {"obs.watts": {"$gt": 250}}}, FILTER["pipeline"][2]]}
 VPC_KAFKA = {"name": "vpc", "type": "Kafka", "bootstrapServers": "b:9092",
              "networking": {"access": {"type": "VPC", "connectionId": "vpc-1"}}}
