@@ -212,6 +212,8 @@ def test_without_a_current_file_the_newest_recorded_run_is_compared(tmp_path):
     outcome = run_compare_baseline("ci", tmp_path, fmt="markdown")
     assert "3 run(s)" not in outcome.text and "1 run(s) of `23fffff`" in outcome.text
     assert "no current-run file: the newest recorded run is compared with the runs before it" in outcome.text
+    assert "1 current run(s); the rule is calibrated for 4" in outcome.text
+    assert "`invoke profile --runs 4` takes them" in outcome.text  # nothing is kept yet: all four are to take
 
 
 def test_charts_draw_what_changed_and_report_links_them_without_drawing(tmp_path):
