@@ -26,7 +26,7 @@ from sp_tasks.deploy.canary import compare_canary
 from sp_tasks.deploy.health import HealthPolicy, HealthVerdict, run_health_gate
 from sp_tasks.deploy.landed import connection_matches, exists, idempotent_delete, processor_matches, still_working
 from sp_tasks.deploy.states import ProcessorStates
-from sp_tasks.deploy.steps import Step, StepKind as K
+from sp_tasks.deploy.steps import Step, StepKind as K, chains_of
 from sp_tasks.errors import (AtlasApiError, AtlasNotFound, AtlasUnavailable, DeployError, DeployInterrupted,
                              HealthGateFailed, SpTasksError)
 from sp_tasks.model import DesiredState
@@ -82,7 +82,7 @@ class Executor:
         result = ApplyResult()
         try:
             for phase in sorted({s.phase for s in steps}):
-                chains = _chains([s for s in steps if s.phase == phase])
+                chains = chains_of([s for s in steps if s.phase == phase])
                 with ThreadPoolExecutor(max_workers=max(1, min(self.max_parallel, len(chains)))) as pool:
                     list(pool.map(lambda chain: self._run_chain(chain, result), chains))
                 if result.failure:
@@ -274,24 +274,6 @@ class Executor:
         for pointer in step.secret_paths:
             pointers.put(body, pointer, pointers.get(source, pointer))
         return body
-
-
-def _chains(steps: list[Step]) -> list[list[Step]]:
-    """Group a phase's steps into dependency chains (each step depends on at most its predecessor)."""
-    by_id = {s.id: s for s in steps}
-    heads = [s for s in steps if not any(d in by_id for d in s.depends_on)]
-    followers: dict[str, list[Step]] = {}
-    for s in steps:
-        for d in s.depends_on:
-            followers.setdefault(d, []).append(s)
-    chains = []
-    for head in heads:
-        chain, current = [head], head
-        while followers.get(current.id):
-            current = followers[current.id][0]
-            chain.append(current)
-        chains.append(chain)
-    return chains
 
 
 def _secret_source(desired: DesiredState, step: Step) -> tuple[dict[str, Any] | None, str]:

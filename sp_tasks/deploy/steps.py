@@ -121,3 +121,22 @@ def flatten(chains: list[Chain]) -> tuple[Step, ...]:
             renamed[step.id] = unique
             steps.append(replace(step, id=unique, depends_on=depends))
     return tuple(steps)
+
+
+def chains_of(steps: list[Step]) -> list[list[Step]]:
+    """The inverse of :func:`flatten`: a phase's steps grouped into their dependency chains (each
+    step depends on at most its predecessor), which the executor runs in parallel."""
+    by_id = {s.id: s for s in steps}
+    heads = [s for s in steps if not any(d in by_id for d in s.depends_on)]
+    followers: dict[str, list[Step]] = {}
+    for s in steps:
+        for d in s.depends_on:
+            followers.setdefault(d, []).append(s)
+    chains = []
+    for head in heads:
+        chain, current = [head], head
+        while followers.get(current.id):
+            current = followers[current.id][0]
+            chain.append(current)
+        chains.append(chain)
+    return chains
