@@ -28,6 +28,8 @@ processors 48,726 characters (2 changed) and 55,510 (all 50 moved). Before (late
 emulator's wall-clock processing time): planted p50 detected in 7 of 20 (35 %, single runs
 −10 % … +50 %), p99 0 of 20; with the ticking thread's CPU time instead of wall time, 7 of 10
 and one A/A false alarm in 10 (that run's identical copies 7.6 % apart).
+Again at 26487f8 (default alpha 0.008 instead of 0.009), load average 4–5: A/A 0 of 20 runs;
+planted p50 20 of 20 (Δ median +10.1 %, single runs +9.2 … +11.6 %), p99 6 of 20; 74.6 s per run.
 """
 from __future__ import annotations
 
