@@ -13,7 +13,7 @@ moves the start of P × metric's baseline to the first run at or after ``since``
 it are skipped as "before the accepted change".
 
 Every skip is counted per processor and reason, so compare, charts and the report can say what
-was left out and why.
+was left out and why; and fewer current runs than the rule is calibrated for get a note too.
 """
 from __future__ import annotations
 
@@ -134,3 +134,16 @@ def _since(since: str, history: "pd.DataFrame"):
 def summarize(skipped: Iterable[Skipped]) -> list[str]:
     """One note per processor and reason, in a stable order."""
     return [s.describe() for s in sorted(skipped, key=lambda s: (s.processor, s.reason))]
+
+
+def few_current_runs(cur: "pd.DataFrame", base: "pd.DataFrame", *, kept: bool) -> list[str]:
+    """A note when fewer current runs are compared than the rule is calibrated for; ``kept``: they
+    come from the current-run file (more runs join it), not the newest recorded run."""
+    from sp_tasks.profiling.decision import CURRENT_RUNS
+
+    held = cur["run_id"].nunique()
+    if not len(base) or held >= CURRENT_RUNS:
+        return []
+    more = CURRENT_RUNS - held if kept else CURRENT_RUNS
+    return [f"{held} current run(s); the rule is calibrated for {CURRENT_RUNS} and misses more small regressions "
+            f"with fewer: `invoke profile --runs {more}` " + ("adds the rest" if kept else "takes them")]

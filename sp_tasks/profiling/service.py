@@ -113,23 +113,10 @@ def load_comparison(
     if len(cur) and not len(base):
         notes.append(_why_no_baseline(Path(root), Path(history or paths.history), env, bool(len(hist)),
                                       rule.min_history))
-    notes += _few_current_runs(cur, base, kept=current is not None or paths.current.exists())
+    notes += comparable.few_current_runs(cur, base, kept=current is not None or paths.current.exists())
     findings = compare_runs(base, cur, rule)
     baseline, current_desc = _describe(base, cur, rule)
     return Comparison(base, cur, findings, _history_changepoints(base), rule, baseline, current_desc, tuple(notes))
-
-
-def _few_current_runs(cur: "pd.DataFrame", base: "pd.DataFrame", *, kept: bool) -> list[str]:
-    """A note when fewer current runs are compared than the rule is calibrated for; ``kept``: they
-    come from the current-run file (more runs join it), not the newest recorded run."""
-    from sp_tasks.profiling.decision import CURRENT_RUNS
-
-    held = cur["run_id"].nunique()
-    if not len(base) or held >= CURRENT_RUNS:
-        return []
-    more = CURRENT_RUNS - held if kept else CURRENT_RUNS
-    return [f"{held} current run(s); the rule is calibrated for {CURRENT_RUNS} and misses more small regressions "
-            f"with fewer: `invoke profile --runs {more}` " + ("adds the rest" if kept else "takes them")]
 
 
 def _why_no_baseline(root: Path, history: Path, env: str, recorded: bool, needed: int) -> str:
