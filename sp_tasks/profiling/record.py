@@ -66,30 +66,29 @@ def _key(runs: "pd.DataFrame") -> set[tuple[str, str, str]]:
     return set(zip(runs["processor"], runs["definition"], runs["environment"]))
 
 
-def keep_current(runs: "pd.DataFrame", path: Path, *, reset: bool) -> str:
-    """Append ``runs`` to the current-run file when it holds the same key, else start it afresh;
-    returns a note saying what happened (empty when the run was appended)."""
+def keep_current(runs: "pd.DataFrame", path: Path, existing: "pd.DataFrame", *, reset: bool) -> tuple[str, int]:
+    """Append ``runs`` to the current-run file (whose rows are ``existing``) when it holds the same
+    key, else start it afresh; returns a note saying what happened (empty when the run was
+    appended) and how many runs the file holds now."""
     from sp_tasks.profiling import datafiles
 
-    existing = datafiles.load_runs(path, missing_ok=True)
+    ours = runs["run_id"].nunique()
     if reset or existing.empty:
         datafiles.save_runs(runs, path, append=False)
-        return "current runs reset (--reset)" if reset and not existing.empty else ""
+        return ("current runs reset (--reset)" if reset and not existing.empty else ""), ours
     if _key(existing) == _key(runs):
         datafiles.save_runs(runs, path, append=True)
-        return ""
+        return "", existing["run_id"].nunique() + ours
     datafiles.save_runs(runs, path, append=False)
     changed = sorted({p for p, *_ in _key(existing) ^ _key(runs)})
     return (f"current runs restarted: {', '.join(changed)} differ(s) from the {existing['run_id'].nunique()} "
-            "run(s) kept before (another definition, environment or processor set)")
+            "run(s) kept before (another definition, environment or processor set)"), ours
 
 
-def current_runs_note(path: Path) -> str:
+def current_runs_note(path: Path, held: int) -> str:
     """How many runs the current-run file holds, when that is fewer than the rule is calibrated for."""
-    from sp_tasks.profiling import datafiles
     from sp_tasks.profiling.decision import CURRENT_RUNS
 
-    held = datafiles.load_runs(path, missing_ok=True)["run_id"].nunique()
     if held >= CURRENT_RUNS:
         return ""
     return (f"{path.name} holds {held} run(s) of these definitions; compare-baseline's rule is calibrated for "
@@ -165,16 +164,16 @@ def run_profile(
     samples_path = Path(output) if output else paths.samples
     datafiles.save_samples(samples, samples_path)
     summary = frames.compute_summary(frames.samples_frame(samples))
-    taken = [*datafiles.load_runs(paths.current, missing_ok=True)["run_id"],
-             *(datafiles.load_runs(paths.history, missing_ok=True)["run_id"] if record else ())]
+    existing = datafiles.load_runs(paths.current, missing_ok=True)  # read once: run ids taken, then kept
+    taken = [*existing["run_id"], *(datafiles.load_runs(paths.history, missing_ok=True)["run_id"] if record else ())]
     run_id = frames.make_run_id(started, git_sha, taken)
     flags = DIRTY if record and uncommitted else ""
     runs = frames.summary_runs(summary, run_id=run_id, timestamp=started, git_sha=git_sha, definitions=definitions,
                                environment=environment, flags=flags)
     written: list[tuple[str, Path]] = [("samples", samples_path)]
     if len(runs):
-        kept = keep_current(runs, paths.current, reset=reset)
-        notes += [n for n in (kept, current_runs_note(paths.current)) if n]
+        kept, held = keep_current(runs, paths.current, existing, reset=reset)
+        notes += [n for n in (kept, current_runs_note(paths.current, held)) if n]
         written.append(("run summary", paths.current))
         if record:
             datafiles.save_runs(runs, paths.history, append=True)
